@@ -1,0 +1,75 @@
+# The two commands: `make run` (install + start the nurse's app on the default model) and
+# `make test` (install + ruff, mypy, import-linter, pytest). Both work from nothing and are fast
+# when nothing changed: each install step leaves a stamp that is newer than pyproject.toml.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip
+# torch comes from local disk only when pinned; it is installed first so nothing else pulls a
+# multi-GB CUDA build.
+TORCH := torch==2.13.0
+# llama.cpp is compiled for the CPU it is built on (fastest on the clinic machine itself);
+# offline bundles for other devices set their own flags (docs/deploy.md).
+export CMAKE_ARGS ?= -DGGML_NATIVE=ON
+
+RUNTIME_STAMP := $(VENV)/.stamp-runtime
+DEV_STAMP := $(VENV)/.stamp-dev
+LOCALE_STAMP := $(VENV)/.stamp-locales
+
+.PHONY: run test lint bench i18n models clean help
+
+help:
+	@echo "make run    install edgemed and its default model, then start the nurse's app"
+	@echo "make test   install everything (dev + quantize extras) and run all checks and tests"
+	@echo "make bench  run the benchmarks in bench/ (figures go to docs/benchmarks.md)"
+	@echo "make i18n   extract, update and compile the translation catalogs"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet $(TORCH)
+	$(PIP) install --quiet -e '.[dev,quantize]'
+	touch $@ $(RUNTIME_STAMP)
+
+# Compiled catalogs are built here, never committed.
+$(LOCALE_STAMP): $(wildcard locales/*/LC_MESSAGES/*.po) | $(BIN)/python
+	@if ls locales/*/LC_MESSAGES/edgemed.po >/dev/null 2>&1; then \
+		$(BIN)/pybabel compile --statistics -d locales -D edgemed; fi
+	touch $@
+
+models: $(RUNTIME_STAMP)
+	@if $(BIN)/edgemed models --help >/dev/null 2>&1; then $(BIN)/edgemed models install default; fi
+
+run: $(RUNTIME_STAMP) $(LOCALE_STAMP) models
+	$(BIN)/edgemed
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check edgemed quantize tests bench
+	$(BIN)/ruff format --check edgemed quantize tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: lint $(LOCALE_STAMP)
+	$(BIN)/pytest
+
+bench: $(DEV_STAMP)
+	$(BIN)/python -m bench
+
+i18n: $(DEV_STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k ngettext:1,2 -o locales/edgemed.pot \
+		--project=edgemed --msgid-bugs-address=none edgemed
+	@if ls locales/*/LC_MESSAGES/edgemed.po >/dev/null 2>&1; then \
+		$(BIN)/pybabel update -i locales/edgemed.pot -d locales -D edgemed --ignore-obsolete; fi
+	$(BIN)/pybabel compile --statistics -d locales -D edgemed || true
+	touch $(LOCALE_STAMP)
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""The ``edgemed`` subcommands, one module each, loaded lazily by :mod:`edgemed.cli`."""

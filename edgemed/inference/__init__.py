@@ -1,0 +1,1 @@
+"""Local models behind one interface: llama.cpp (GGUF), onnxruntime (ONNX), or none."""

@@ -1,0 +1,1 @@
+"""The encrypted encounter log: SQLCipher, key wrapping, audit chain, backup and export."""

@@ -1,0 +1,1 @@
+"""The nurse's app (Textual). The only place textual is imported; it talks to edgemed.service."""

@@ -1,0 +1,1 @@
+"""Free text in any shipped locale -> proposed findings for the nurse to confirm."""

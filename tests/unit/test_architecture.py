@@ -1,0 +1,76 @@
+"""The import-linter contracts are live: each one fails on a deliberate violation.
+
+The project is copied to a temporary directory, one forbidden import is added there, and
+``lint-imports`` must report exactly that contract as broken. The real tree is never touched.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+
+# contract id -> (file to add the violation to, the offending import line)
+VIOLATIONS: dict[str, tuple[str, str]] = {
+    "protocol-is-pure": ("edgemed/protocol/__init__.py", "import edgemed.i18n"),
+    "textual-only-in-tui": ("edgemed/protocol/__init__.py", "import textual"),
+    "engines-only-in-inference": ("edgemed/store/__init__.py", "import llama_cpp"),
+    "sqlcipher-only-in-store": ("edgemed/inference/__init__.py", "import sqlcipher3"),
+    "runtime-without-heavy-ml": ("edgemed/i18n.py", "import torch"),
+    "tui-talks-to-service": ("edgemed/tui/__init__.py", "import edgemed.store"),
+    "quantize-uses-catalog-and-inference-only": ("quantize/__init__.py", "import edgemed.store"),
+}
+
+
+def _contracts() -> dict[str, str]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return {c["id"]: c["name"] for c in config["tool"]["importlinter"]["contracts"]}
+
+
+def _copy_project(dest: Path) -> None:
+    for name in ("edgemed", "quantize"):
+        shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", dest / "pyproject.toml")
+
+
+def _lint(cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache", "--config", "pyproject.toml"],
+        cwd=cwd,
+        env={"PYTHONPATH": str(cwd), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_every_contract_has_a_violation_test() -> None:
+    assert set(_contracts()) == set(VIOLATIONS)
+
+
+def test_the_real_tree_keeps_every_contract(tmp_path: Path) -> None:
+    _copy_project(tmp_path)
+    result = _lint(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("contract_id", sorted(VIOLATIONS))
+def test_contract_is_live(contract_id: str, tmp_path: Path) -> None:
+    _copy_project(tmp_path)
+    target, line = VIOLATIONS[contract_id]
+    path = tmp_path / target
+    path.write_text(path.read_text() + f"\n{line}  # deliberate violation\n")
+
+    result = _lint(tmp_path)
+
+    assert result.returncode != 0, f"{contract_id} did not catch `{line}` in {target}"
+    name = " ".join(_contracts()[contract_id].split())
+    report = " ".join((result.stdout + result.stderr).split())
+    assert f"{name} BROKEN" in report, report
