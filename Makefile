@@ -18,7 +18,7 @@ RUNTIME_STAMP := $(VENV)/.stamp-runtime
 DEV_STAMP := $(VENV)/.stamp-dev
 LOCALE_STAMP := $(VENV)/.stamp-locales
 
-.PHONY: run test lint bench i18n models clean help
+.PHONY: run test lint bench i18n models clean help sysdeps
 
 help:
 	@echo "make run    install edgemed and its default model, then start the nurse's app"
@@ -57,7 +57,13 @@ lint: $(DEV_STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint $(LOCALE_STAMP)
+# The TUI's end-to-end test drives the real program in tmux.
+sysdeps:
+	@command -v tmux >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq tmux; \
+		else echo "tmux is needed for the end-to-end test: sudo apt-get install tmux"; exit 1; fi; }
+
+test: lint $(LOCALE_STAMP) sysdeps
 	$(BIN)/pytest
 
 bench: $(DEV_STAMP)
