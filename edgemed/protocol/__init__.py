@@ -1,1 +1,58 @@
-"""The triage protocol: pure domain types, the deterministic engine and the protocol data files."""
+"""The triage protocol: pure domain types, the deterministic engine and the protocol data files.
+
+This package is edgemed's safety core. It imports nothing else of edgemed (an import-linter
+contract enforces it): the category never depends on a model, a screen or a database.
+"""
+
+from edgemed.protocol.definition import FindingDefinition, Protocol, UnverifiedCell
+from edgemed.protocol.domain import (
+    AVPU,
+    Category,
+    Decision,
+    Finding,
+    Mobility,
+    Patient,
+    Presence,
+    Reason,
+    Reporter,
+    Vitals,
+    most_urgent,
+)
+from edgemed.protocol.engine import assess
+from edgemed.protocol.errors import (
+    ImpossibleVital,
+    InvalidCase,
+    ProtocolError,
+    UnknownFinding,
+    UnknownProtocol,
+)
+from edgemed.protocol.library import available_protocols, load_protocol
+from edgemed.protocol.routing import route
+from edgemed.protocol.vital_limits import check_vitals
+
+__all__ = [
+    "AVPU",
+    "Category",
+    "Decision",
+    "Finding",
+    "FindingDefinition",
+    "ImpossibleVital",
+    "InvalidCase",
+    "Mobility",
+    "Patient",
+    "Presence",
+    "Protocol",
+    "ProtocolError",
+    "Reason",
+    "Reporter",
+    "UnknownFinding",
+    "UnknownProtocol",
+    "UnverifiedCell",
+    "Vitals",
+    "assess",
+    "available_protocols",
+    "check_vitals",
+    "load_protocol",
+    "most_urgent",
+    "route",
+]

@@ -1,0 +1,330 @@
+"""The triage domain as typed values: who the patient is, what was measured and found, what was
+decided and why. Every type round-trips through plain JSON (``to_dict`` / ``from_dict``) for the
+encounter log and the command line.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
+from enum import Enum
+from typing import Any
+
+from edgemed.protocol.errors import InvalidCase
+
+
+class Category(Enum):
+    """edgemed's triage categories, most urgent first (the SATS colours without blue)."""
+
+    RED = "red"
+    ORANGE = "orange"
+    YELLOW = "yellow"
+    GREEN = "green"
+
+    @property
+    def urgency(self) -> int:
+        """0 is the most urgent."""
+        return _URGENCY[self]
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+    def is_more_urgent_than(self, other: Category) -> bool:
+        return self.urgency < other.urgency
+
+
+_URGENCY = {Category.RED: 0, Category.ORANGE: 1, Category.YELLOW: 2, Category.GREEN: 3}
+_LABELS = {
+    Category.RED: "Emergency",
+    Category.ORANGE: "Very urgent",
+    Category.YELLOW: "Urgent",
+    Category.GREEN: "Routine",
+}
+
+
+def most_urgent(categories: Iterable[Category]) -> Category:
+    """The most urgent of ``categories``; GREEN when there are none."""
+    return min(categories, key=lambda c: c.urgency, default=Category.GREEN)
+
+
+class Presence(Enum):
+    PRESENT = "present"
+    ABSENT = "absent"
+    UNKNOWN = "unknown"
+
+
+class Reporter(Enum):
+    """Who said so: the nurse (counts) or a model's proposal (counts only once confirmed)."""
+
+    NURSE = "nurse"
+    PROPOSAL = "proposal"
+
+
+class AVPU(Enum):
+    """Level of consciousness; C (new confusion) sits between alert and voice."""
+
+    ALERT = "A"
+    CONFUSED = "C"
+    VOICE = "V"
+    PAIN = "P"
+    UNRESPONSIVE = "U"
+
+
+class Mobility(Enum):
+    WALKING = "walking"
+    WITH_HELP = "with_help"
+    IMMOBILE = "immobile"
+
+
+def _enum_value(enum: type[Enum], raw: object, where: str) -> Any:
+    if isinstance(raw, enum):
+        return raw
+    for member in enum:
+        if raw == member.value or (isinstance(raw, str) and raw.lower() == member.name.lower()):
+            return member
+    if isinstance(raw, str):
+        for member in enum:
+            if raw.lower() == str(member.value).lower():
+                return member
+    allowed = ", ".join(str(m.value) for m in enum)
+    raise InvalidCase(f"{where}: {raw!r} is not one of {allowed}.")
+
+
+def _number(raw: object, where: str) -> float | int | None:
+    if raw is None:
+        return None
+    # bool is an int in Python; "true" is never a measurement.
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise InvalidCase(f"{where}: expected a number, got {raw!r}.")
+    if isinstance(raw, float) and not math.isfinite(raw):
+        raise InvalidCase(f"{where}: expected a finite number, got {raw!r}.")
+    return raw
+
+
+def _optional_bool(raw: object, where: str) -> bool | None:
+    if raw is None or isinstance(raw, bool):
+        return raw
+    raise InvalidCase(f"{where}: expected true, false or null, got {raw!r}.")
+
+
+def _check_keys(data: object, allowed: Iterable[str], where: str) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping):
+        raise InvalidCase(f"{where}: expected an object, got {type(data).__name__}.")
+    allowed_set = set(allowed)
+    unknown = sorted(str(k) for k in data if k not in allowed_set)
+    if unknown:
+        raise InvalidCase(
+            f"{where}: unknown field(s) {', '.join(unknown)}; "
+            f"allowed: {', '.join(sorted(allowed_set))}."
+        )
+    return data
+
+
+@dataclass(frozen=True)
+class Patient:
+    """Who is being triaged. Children's age is best given in months."""
+
+    age_years: float | None = None
+    age_months: int | None = None
+    sex: str = "unknown"
+    pregnant: bool | None = None
+    weight_kg: float | None = None
+    height_cm: float | None = None
+    trauma: bool | None = None
+
+    @property
+    def age_in_months(self) -> float | None:
+        """Age in months, whichever way it was given (months win when both are)."""
+        if self.age_months is not None:
+            return float(self.age_months)
+        if self.age_years is not None:
+            return float(self.age_years) * 12.0
+        return None
+
+    @property
+    def age_in_years(self) -> float | None:
+        months = self.age_in_months
+        return None if months is None else months / 12.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: object) -> Patient:
+        d = _check_keys(data, (f.name for f in fields(cls)), "patient")
+        months = _number(d.get("age_months"), "patient.age_months")
+        if months is not None and months != int(months):
+            raise InvalidCase(f"patient.age_months: expected whole months, got {months!r}.")
+        sex = d.get("sex", "unknown")
+        if sex not in ("female", "male", "unknown"):
+            raise InvalidCase(f"patient.sex: {sex!r} is not one of female, male, unknown.")
+        patient = cls(
+            age_years=_number(d.get("age_years"), "patient.age_years"),
+            age_months=None if months is None else int(months),
+            sex=sex,
+            pregnant=_optional_bool(d.get("pregnant"), "patient.pregnant"),
+            weight_kg=_number(d.get("weight_kg"), "patient.weight_kg"),
+            height_cm=_number(d.get("height_cm"), "patient.height_cm"),
+            trauma=_optional_bool(d.get("trauma"), "patient.trauma"),
+        )
+        return patient
+
+
+@dataclass(frozen=True)
+class Vitals:
+    """What was measured; ``None`` means not measured (never "normal")."""
+
+    rr: float | None = None
+    hr: float | None = None
+    sbp: float | None = None
+    dbp: float | None = None
+    temp_c: float | None = None
+    spo2: float | None = None
+    avpu: AVPU | None = None
+    mobility: Mobility | None = None
+    cap_refill_s: float | None = None
+    glucose_mmol: float | None = None
+
+    def get(self, name: str) -> object:
+        return getattr(self, name)
+
+    def measured(self) -> dict[str, object]:
+        """The measured values only, JSON-ready."""
+        return {k: v for k, v in self.to_dict().items() if v is not None}
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = value.value if isinstance(value, Enum) else value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: object) -> Vitals:
+        d = _check_keys(data, (f.name for f in fields(cls)), "vitals")
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = d.get(f.name)
+            if f.name == "avpu":
+                values[f.name] = None if raw is None else _enum_value(AVPU, raw, "vitals.avpu")
+            elif f.name == "mobility":
+                values[f.name] = (
+                    None if raw is None else _enum_value(Mobility, raw, "vitals.mobility")
+                )
+            else:
+                values[f.name] = _number(raw, f"vitals.{f.name}")
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A clinical sign from the protocol's vocabulary, whether it is there, and who said so."""
+
+    id: str
+    presence: Presence = Presence.PRESENT
+    reporter: Reporter = Reporter.NURSE
+
+    @property
+    def counts(self) -> bool:
+        """Only what the nurse confirmed as present decides the category."""
+        return self.presence is Presence.PRESENT and self.reporter is Reporter.NURSE
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "presence": self.presence.value, "reporter": self.reporter.value}
+
+    @classmethod
+    def from_dict(cls, data: object) -> Finding:
+        """Accepts ``"stridor"`` or ``{"id": "stridor", "presence": ..., "reporter": ...}``."""
+        if isinstance(data, str):
+            return cls(id=data)
+        d = _check_keys(data, ("id", "presence", "reporter"), "finding")
+        finding_id = d.get("id")
+        if not isinstance(finding_id, str) or not finding_id:
+            raise InvalidCase(f"finding: 'id' must be a non-empty string, got {finding_id!r}.")
+        return cls(
+            id=finding_id,
+            presence=_enum_value(Presence, d.get("presence", "present"), "finding.presence"),
+            reporter=_enum_value(Reporter, d.get("reporter", "nurse"), "finding.reporter"),
+        )
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One rule that fired: which, to what level, on which inputs, from which source."""
+
+    rule_id: str
+    category: Category
+    text: str
+    inputs: Mapping[str, object]
+    source: str
+    verified: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.rule_id,
+            "category": self.category.value,
+            "text": self.text,
+            "inputs": dict(self.inputs),
+            "source": self.source,
+            "verified": self.verified,
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> Reason:
+        d = _check_keys(data, (f.name for f in fields(cls)), "reason")
+        return cls(
+            rule_id=str(d["rule_id"]),
+            category=_enum_value(Category, d["category"], "reason.category"),
+            text=str(d["text"]),
+            inputs=dict(d.get("inputs", {})),
+            source=str(d["source"]),
+            verified=bool(d["verified"]),
+        )
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The triage result: category, target time, every reason, and the exact protocol used."""
+
+    category: Category
+    target_minutes: int  # 0 = immediate
+    reasons: tuple[Reason, ...]
+    warnings: tuple[str, ...]
+    protocol_id: str
+    protocol_version: str
+    protocol_sha256: str
+    routing_note: str | None = None
+    # The protocol's own word for the level (e.g. ETAT "Priority"), beside edgemed's colour.
+    protocol_level: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "category": self.category.value,
+            "label": self.category.label,
+            "protocol_level": self.protocol_level,
+            "target_minutes": self.target_minutes,
+            "reasons": [r.to_dict() for r in self.reasons],
+            "warnings": list(self.warnings),
+            "protocol_id": self.protocol_id,
+            "protocol_version": self.protocol_version,
+            "protocol_sha256": self.protocol_sha256,
+            "routing_note": self.routing_note,
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> Decision:
+        allowed = [f.name for f in fields(cls)] + ["label"]
+        d = _check_keys(data, allowed, "decision")
+        return cls(
+            category=_enum_value(Category, d["category"], "decision.category"),
+            target_minutes=int(d["target_minutes"]),
+            reasons=tuple(Reason.from_dict(r) for r in d["reasons"]),
+            warnings=tuple(str(w) for w in d.get("warnings", ())),
+            protocol_id=str(d["protocol_id"]),
+            protocol_version=str(d["protocol_version"]),
+            protocol_sha256=str(d["protocol_sha256"]),
+            routing_note=d.get("routing_note"),
+            protocol_level=str(d.get("protocol_level", "")),
+        )

@@ -1,0 +1,314 @@
+"""The deterministic triage engine: emergency signs, then the score, then discriminators.
+
+The category is the most urgent level any rule reached; every rule that fired becomes a Reason
+naming its inputs and source. Only what the nurse confirmed as present counts. What is missing
+or unconfirmed never lowers the category: it becomes a warning saying how far it could raise it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from edgemed.protocol.definition import (
+    FIELD_NAMES,
+    Protocol,
+    Rule,
+    Score,
+    measurement,
+)
+from edgemed.protocol.domain import (
+    Category,
+    Decision,
+    Finding,
+    Patient,
+    Presence,
+    Reason,
+    Reporter,
+    Vitals,
+    most_urgent,
+)
+from edgemed.protocol.library import finding_definition, load_protocol
+from edgemed.protocol.routing import route
+from edgemed.protocol.vital_limits import check_patient, check_vitals
+
+BASELINE_RULE = "baseline"
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """Everything a rule looks at, plus which unknowns to treat as their worst value."""
+
+    patient: Patient
+    vitals: Vitals
+    confirmed: frozenset[str]
+    worst_fields: frozenset[str] = frozenset()
+    assume_conditions: bool = False
+
+
+@dataclass(frozen=True)
+class _ScoreResult:
+    total: int
+    items: dict[str, object]
+    missing: tuple[str, ...]
+
+
+def assess(
+    patient: Patient,
+    vitals: Vitals,
+    findings: Sequence[Finding],
+    protocol_id: str | None = None,
+) -> Decision:
+    """Triage one patient. Raises ``ProtocolError`` subclasses for input a nurse must correct."""
+    check_patient(patient)
+    warnings = list(check_vitals(vitals))
+    routed_id, routing_note = route(patient)
+    if protocol_id is None:
+        protocol_id = routed_id
+    elif protocol_id != routed_id and patient.age_in_months is not None:
+        routing_note = (
+            f"{protocol_id} was chosen by the user; by age the patient would be triaged "
+            f"with {routed_id}."
+        )
+    else:
+        routing_note = None
+    protocol = load_protocol(protocol_id)
+    for finding in findings:
+        finding_definition(protocol, finding.id)  # raises UnknownFinding
+    confirmed = frozenset(f.id for f in findings if f.counts)
+    facts = _Facts(patient, vitals, confirmed)
+
+    reasons = _fired(protocol, facts)
+    category = _category(protocol, reasons)
+    if not reasons or all(r.category is not category for r in reasons):
+        reasons.append(_baseline(protocol, facts, category))
+    warnings += _finding_warnings(protocol, facts, findings, category)
+    warnings += _missing_warnings(protocol, facts, category)
+
+    level = protocol.level(category)
+    return Decision(
+        category=category,
+        target_minutes=level.target_minutes,
+        reasons=tuple(sorted(reasons, key=lambda r: r.category.urgency)),
+        warnings=tuple(warnings),
+        protocol_id=protocol.id,
+        protocol_version=protocol.version,
+        protocol_sha256=protocol.sha256,
+        routing_note=routing_note,
+        protocol_level=level.word,
+    )
+
+
+def _category(protocol: Protocol, reasons: Iterable[Reason]) -> Category:
+    return protocol.map_category(most_urgent(r.category for r in reasons))
+
+
+def _fired(protocol: Protocol, facts: _Facts) -> list[Reason]:
+    """Every rule that fires, the score's reason when its band is above the lowest level,
+    and the up-triage rules applied on top of those."""
+    reasons = [r for rule in protocol.rules if not rule.up_triage for r in _apply(rule, facts)]
+    if protocol.score is not None:
+        result = _score(protocol.score, facts)
+        band = protocol.score.band_for(result.total)
+        if band.category is not protocol.lowest().category:
+            reasons.append(
+                Reason(
+                    rule_id=protocol.score.id,
+                    category=band.category,
+                    text=f"{protocol.score.name}: {result.total}",
+                    inputs={protocol.score.id: result.total, **result.items},
+                    source=band.source,
+                    verified=band.verified and protocol.score.verified,
+                )
+            )
+    up_rules = [rule for rule in protocol.rules if rule.up_triage]
+    if up_rules:
+        reached = _category(protocol, reasons)
+        raised = protocol.one_level_up(reached)
+        for rule in up_rules:
+            for reason in _apply(rule, facts, raised):
+                reasons.append(reason)
+    return reasons
+
+
+def _apply(rule: Rule, facts: _Facts, up_to: Category | None = None) -> list[Reason]:
+    """The reason ``rule`` gives for these facts; empty when it does not fire."""
+    applies = rule.when.applies(facts.patient)
+    if applies is False or (applies is None and not facts.assume_conditions):
+        return []
+    inputs: dict[str, object] = {}
+    present = [f for f in rule.findings if f in facts.confirmed]
+    if rule.findings and len(present) < rule.min_findings:
+        return []
+    if not all(f in facts.confirmed for f in rule.also_findings):
+        return []
+    if rule.findings or rule.also_findings:
+        inputs["findings"] = [*present, *rule.also_findings]
+    text = rule.text
+    if rule.vital is not None:
+        value = measurement(rule.vital.field, facts.patient, facts.vitals)
+        if value is None:
+            if rule.vital.field not in facts.worst_fields:
+                return []
+        elif not rule.vital.matches(value):
+            return []
+        else:
+            inputs[rule.vital.field] = _json_number(value)
+            text = f"{text} ({FIELD_NAMES[rule.vital.field]} {_show(value)})"
+    if rule.when.pregnant is not None:
+        inputs["pregnant"] = facts.patient.pregnant
+    if rule.when.age_months_min is not None or rule.when.age_months_below is not None:
+        inputs["age_months"] = facts.patient.age_in_months
+    category = up_to if rule.up_triage else rule.category
+    assert category is not None
+    return [Reason(rule.id, category, text, inputs, rule.source, rule.verified)]
+
+
+def _score(score: Score, facts: _Facts) -> _ScoreResult:
+    total = 0
+    items: dict[str, object] = {}
+    missing = []
+    for parameter in score.parameters:
+        value = measurement(parameter.field, facts.patient, facts.vitals)
+        if value is None:
+            if parameter.field in facts.worst_fields:
+                total += parameter.max_points
+            else:
+                missing.append(parameter.field)
+            continue
+        cell = parameter.cell_for(value)
+        total += cell.points
+        items[parameter.field] = {
+            "value": _json_number(value),
+            "cell": cell.threshold.cell,
+            "points": cell.points,
+        }
+    return _ScoreResult(total, items, tuple(missing))
+
+
+def _baseline(protocol: Protocol, facts: _Facts, category: Category) -> Reason:
+    """The reason for the lowest level: nothing more urgent fired, said in the protocol's terms."""
+    parts = ["no emergency sign"]
+    inputs: dict[str, object] = {"findings": sorted(facts.confirmed)}
+    if protocol.score is not None:
+        result = _score(protocol.score, facts)
+        band = protocol.score.band_for(result.total)
+        upper = "+" if band.max_total is None else f"-{band.max_total}"
+        parts.append(
+            f"{protocol.score.id.upper()} {result.total} ({band.min_total}{upper})"
+            if result.items
+            else f"{protocol.score.id.upper()} not measured"
+        )
+        inputs[protocol.score.id] = result.total
+        inputs.update(result.items)
+    parts.append("no discriminator")
+    level = protocol.level(category)
+    return Reason(
+        rule_id=BASELINE_RULE,
+        category=category,
+        text=", ".join(parts),
+        inputs=inputs,
+        source=level.source,
+        verified=level.verified,
+    )
+
+
+def _finding_warnings(
+    protocol: Protocol, facts: _Facts, findings: Sequence[Finding], category: Category
+) -> list[str]:
+    """Unconfirmed proposals and signs marked unknown that would raise the category."""
+    warnings = []
+    for finding in findings:
+        if finding.id in facts.confirmed or finding.presence is Presence.ABSENT:
+            continue
+        raised = _category(
+            protocol, _fired(protocol, _with(facts, confirmed=facts.confirmed | {finding.id}))
+        )
+        if not raised.is_more_urgent_than(category):
+            continue
+        label = protocol.findings[finding.id].label
+        if finding.reporter is Reporter.PROPOSAL and finding.presence is Presence.PRESENT:
+            warnings.append(
+                f"Unconfirmed proposal '{finding.id}' ({label}) would raise the category to "
+                f"{raised.name}: confirm or reject."
+            )
+        else:
+            warnings.append(
+                f"'{finding.id}' ({label}) is not known: if present it would raise the category "
+                f"to {raised.name}."
+            )
+    return warnings
+
+
+def _missing_warnings(protocol: Protocol, facts: _Facts, category: Category) -> list[str]:
+    """Each unmeasured item (and unknown patient fact) that could raise the category."""
+    warnings = []
+    fields = _fields_used(protocol)
+    missing = [f for f in fields if measurement(f, facts.patient, facts.vitals) is None]
+    for field in missing:
+        raised = _category(protocol, _fired(protocol, _with(facts, worst_fields={field})))
+        if raised.is_more_urgent_than(category):
+            what = "not recorded" if field == "trauma" else "not measured"
+            warnings.append(
+                f"{FIELD_NAMES[field]} {what}: could raise the category to {raised.name}."
+            )
+    if protocol.score is not None:
+        score = protocol.score
+        measured = _score(score, facts)
+        if len(measured.missing) > 1:
+            worst = _score(score, _with(facts, worst_fields=measured.missing))
+            band = protocol.map_category(score.band_for(worst.total).category)
+            if band.is_more_urgent_than(category):
+                names = ", ".join(FIELD_NAMES[f] for f in measured.missing)
+                warnings.append(
+                    f"{score.id.upper()} is {measured.total} from what was measured; with "
+                    f"{names} not measured it could reach {worst.total} ({band.name})."
+                )
+    raised = _category(protocol, _fired(protocol, _with(facts, assume_conditions=True)))
+    if raised.is_more_urgent_than(category):
+        unknown = []
+        if facts.patient.pregnant is None and facts.patient.sex != "male":
+            unknown.append("pregnancy")
+        if facts.patient.age_in_months is None:
+            unknown.append("age")
+        warnings.append(
+            f"{' and '.join(unknown) or 'patient details'} not recorded: could raise the "
+            f"category to {raised.name}."
+        )
+    return warnings
+
+
+def _fields_used(protocol: Protocol) -> list[str]:
+    fields: list[str] = []
+    if protocol.score is not None:
+        fields += [p.field for p in protocol.score.parameters]
+    for rule in protocol.rules:
+        if rule.vital is not None and rule.vital.field not in fields:
+            fields.append(rule.vital.field)
+    return fields
+
+
+def _with(
+    facts: _Facts,
+    *,
+    confirmed: frozenset[str] | None = None,
+    worst_fields: Iterable[str] = (),
+    assume_conditions: bool = False,
+) -> _Facts:
+    return _Facts(
+        facts.patient,
+        facts.vitals,
+        facts.confirmed if confirmed is None else confirmed,
+        frozenset(worst_fields),
+        assume_conditions,
+    )
+
+
+def _json_number(value: float | str) -> float | int | str:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _show(value: float | str) -> str:
+    return f"{value:g}" if isinstance(value, float) else value

@@ -1,0 +1,37 @@
+"""Which protocol fits the patient: adults (12 years and over) get SATS, children ETAT.
+
+SATS uses its adult chart "over 12 years or taller than 150 cm". Its paediatric TEWS charts
+were not found in a verifiable form, and the IITT child tool's age-banded thresholds neither,
+so children are triaged on WHO ETAT's emergency and priority signs, and the note says so.
+"""
+
+from __future__ import annotations
+
+from edgemed.protocol.domain import Patient
+
+ADULT_PROTOCOL = "sats-adult"
+CHILD_PROTOCOL = "etat-child"
+ADULT_FROM_MONTHS = 144  # 12 years
+ADULT_FROM_HEIGHT_CM = 150
+
+CHILD_NOTE = (
+    "Child under 12 years: triaged with WHO ETAT emergency and priority signs. "
+    "No validated paediatric early warning score (TEWS) is encoded in edgemed."
+)
+UNKNOWN_AGE_NOTE = (
+    "Age not given: the adult protocol (SATS) was used. "
+    "For a child under 12 years, enter the age (the child protocol is etat-child)."
+)
+TALL_CHILD_NOTE = "Age not given, height over 150 cm: the adult protocol (SATS) was used."
+
+
+def route(patient: Patient) -> tuple[str, str | None]:
+    """The protocol id for this patient and, when it matters, a note saying why."""
+    months = patient.age_in_months
+    if months is None:
+        if patient.height_cm is not None and patient.height_cm > ADULT_FROM_HEIGHT_CM:
+            return ADULT_PROTOCOL, TALL_CHILD_NOTE
+        return ADULT_PROTOCOL, UNKNOWN_AGE_NOTE
+    if months >= ADULT_FROM_MONTHS:
+        return ADULT_PROTOCOL, None
+    return CHILD_PROTOCOL, CHILD_NOTE

@@ -1,0 +1,92 @@
+"""Which measurements are impossible (refused) and which are only implausible (re-measure).
+
+The possible ranges are wide on purpose: they only catch typing errors and unit mix-ups
+(Fahrenheit for Celsius, mg/dL for mmol/L). Survivable extremes on record (e.g. accidental
+hypothermia near 14 C, heat stroke near 46 C, glucose above 100 mmol/L) stay inside them.
+The plausible ranges ask the nurse to re-measure before the value is trusted; they never change
+the category.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edgemed.protocol.domain import Patient, Vitals
+from edgemed.protocol.errors import ImpossibleVital, InvalidCase
+
+
+@dataclass(frozen=True)
+class VitalLimit:
+    field: str
+    name: str
+    unit: str
+    possible: tuple[float, float]
+    plausible: tuple[float, float]
+    hint: str = ""
+
+
+LIMITS: tuple[VitalLimit, ...] = (
+    VitalLimit("rr", "RR", "breaths/min", (0, 150), (6, 80)),
+    VitalLimit("hr", "HR", "beats/min", (0, 350), (25, 250)),
+    VitalLimit("sbp", "SBP", "mmHg", (0, 350), (50, 260)),
+    VitalLimit("dbp", "DBP", "mmHg", (0, 250), (20, 160)),
+    VitalLimit(
+        "temp_c",
+        "temperature",
+        "C",
+        (10, 47),
+        (32, 42.5),
+        hint="Was it measured in Fahrenheit? Enter degrees Celsius.",
+    ),
+    VitalLimit("spo2", "SpO2", "%", (0, 100), (50, 100)),
+    VitalLimit("cap_refill_s", "capillary refill", "s", (0, 60), (0, 10)),
+    VitalLimit(
+        "glucose_mmol",
+        "glucose",
+        "mmol/L",
+        (0, 150),
+        (1, 40),
+        hint="Was it measured in mg/dL? Divide by 18 for mmol/L.",
+    ),
+)
+
+PATIENT_LIMITS: tuple[tuple[str, float, float], ...] = (
+    ("age_years", 0, 130),
+    ("age_months", 0, 1560),
+    ("weight_kg", 0.2, 400),
+    ("height_cm", 20, 260),
+)
+
+
+def check_vitals(vitals: Vitals) -> tuple[str, ...]:
+    """Warnings for implausible values; ``ImpossibleVital`` for impossible ones."""
+    warnings: list[str] = []
+    for limit in LIMITS:
+        value = vitals.get(limit.field)
+        if value is None:
+            continue
+        assert isinstance(value, int | float)
+        low, high = limit.possible
+        if not low <= value <= high:
+            raise ImpossibleVital(limit.field, value, low, high, limit.hint)
+        plow, phigh = limit.plausible
+        if not plow <= value <= phigh:
+            warnings.append(
+                f"{limit.name} {value:g} {limit.unit} is unusual (expected {plow:g}-{phigh:g}):"
+                " re-measure before relying on it."
+            )
+    if vitals.sbp is not None and vitals.dbp is not None and vitals.dbp >= vitals.sbp:
+        warnings.append(
+            f"DBP {vitals.dbp:g} is not below SBP {vitals.sbp:g}: re-measure the blood pressure."
+        )
+    return tuple(warnings)
+
+
+def check_patient(patient: Patient) -> None:
+    """Refuse ages, weights and heights no patient can have."""
+    for field, low, high in PATIENT_LIMITS:
+        value = getattr(patient, field)
+        if value is not None and not low <= value <= high:
+            raise ImpossibleVital(field, value, low, high)
+    if patient.pregnant and patient.sex == "male":
+        raise InvalidCase("patient: pregnant is true but sex is male; correct one of them.")
