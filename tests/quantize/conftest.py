@@ -1,0 +1,81 @@
+"""Session-wide tiny models and their GGUF conversions, made once (seconds, not minutes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("torch", reason="the quantize extra is not installed")
+pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+
+from tests.quantize.tiny_models import make_model
+
+MULTILINGUAL = [
+    "The patient has a fever and a cough since three days.",
+    "La patiente a de la fièvre, 39,2 °C ! Respiration rapide…",
+    "Mgonjwa ana homa na kikohozi kwa siku tatu.",
+    "मरीज़ को तीन दिनों से बुखार है। المريض يعاني من الحمى",
+    "<|im_start|>user\nPulse 128, SpO2 91%<|im_end|>\n<|im_start|>assistant\n",
+    "  double  spaces\n\n\ttabs and 12345678 digits",
+]
+
+
+@pytest.fixture(scope="session")
+def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("tiny-models")
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tiny_dir: Path) -> dict[str, Path]:
+    """Random llama, qwen2 and gemma3 models (hidden 64) plus a few llama variants."""
+    variants: dict[str, dict[str, Any]] = {
+        "llama": {"family": "llama"},
+        "qwen2": {"family": "qwen2"},
+        "gemma3": {"family": "gemma3"},
+        "llama-bf16-tied": {"family": "llama", "dtype": "bfloat16", "tied": True},
+        "llama-f16": {"family": "llama", "dtype": "float16"},
+        "llama3-rope": {
+            "family": "llama",
+            "rope_scaling": {
+                "rope_type": "llama3",
+                "factor": 8.0,
+                "low_freq_factor": 1.0,
+                "high_freq_factor": 4.0,
+                "original_max_position_embeddings": 64,
+            },
+        },
+        "llama-linear-rope": {
+            "family": "llama",
+            "rope_scaling": {"rope_type": "linear", "factor": 4.0},
+        },
+        "qwen2-yarn-rope": {
+            "family": "qwen2",
+            "rope_scaling": {
+                "rope_type": "yarn",
+                "factor": 4.0,
+                "original_max_position_embeddings": 128,
+            },
+        },
+    }
+    return {name: make_model(tiny_dir / name, **spec) for name, spec in variants.items()}
+
+
+@pytest.fixture(scope="session")
+def wide_llama(tiny_dir: Path) -> Path:
+    """Hidden 256: every row is a whole number of k-quant blocks, so k-quants are really used."""
+    return make_model(tiny_dir / "wide-llama", "llama", hidden=256, heads=4, kv_heads=2)
+
+
+@pytest.fixture(scope="session")
+def f32_ggufs(
+    tiny_models: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
+    from quantize.gguf_export import write_gguf
+
+    out = tmp_path_factory.mktemp("tiny-gguf")
+    return {
+        name: write_gguf(source, out / f"{name}.gguf", "f32") and out / f"{name}.gguf"
+        for name, source in tiny_models.items()
+    }
