@@ -1,1 +1,50 @@
 """The encrypted encounter log: SQLCipher, key wrapping, audit chain, backup and export."""
+
+from edgemed.store.attempts import AttemptPolicy
+from edgemed.store.audit import AuditProblem, AuditReport
+from edgemed.store.errors import (
+    BadBackup,
+    CorruptLog,
+    DiskError,
+    DiskFull,
+    LogBusy,
+    LogExists,
+    LogLocked,
+    LogMissing,
+    PlaintextRefused,
+    StoreError,
+    UnknownEncounter,
+    UnknownUser,
+    UnlockDelayed,
+    WrongPassphrase,
+)
+from edgemed.store.keyring import Argon2Params
+from edgemed.store.records import EncounterRecord, Findings, SavedEncounter, StoredEncounter
+from edgemed.store.store import Store, default_path
+
+__all__ = [
+    "Argon2Params",
+    "AttemptPolicy",
+    "AuditProblem",
+    "AuditReport",
+    "BadBackup",
+    "CorruptLog",
+    "DiskError",
+    "DiskFull",
+    "EncounterRecord",
+    "Findings",
+    "LogBusy",
+    "LogExists",
+    "LogLocked",
+    "LogMissing",
+    "PlaintextRefused",
+    "SavedEncounter",
+    "Store",
+    "StoreError",
+    "StoredEncounter",
+    "UnknownEncounter",
+    "UnknownUser",
+    "UnlockDelayed",
+    "WrongPassphrase",
+    "default_path",
+]

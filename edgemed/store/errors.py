@@ -1,0 +1,155 @@
+"""The store's own errors: sqlcipher3's exceptions never cross the store boundary.
+
+Each one carries a message a nurse (or the clinic's IT person) can act on.
+"""
+
+from __future__ import annotations
+
+import errno
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from edgemed.errors import EdgemedError, InputError
+from edgemed.i18n import _
+
+
+class StoreError(EdgemedError):
+    """Something went wrong with the encounter log."""
+
+
+class LogMissing(StoreError):
+    """There is no encounter log at the expected place."""
+
+
+class LogExists(StoreError):
+    """Refusing to create or restore over an existing log."""
+
+
+class WrongPassphrase(StoreError):
+    """The user name or passphrase does not unlock the log. Nothing was modified."""
+
+    def __init__(self, failed_attempts: int, retry_after_s: float) -> None:
+        message = _("Wrong user name or passphrase. Nothing was changed.")
+        hint = _("Failed attempts in a row: {count}.").format(count=failed_attempts)
+        if retry_after_s > 0:
+            hint += " " + _("Wait {seconds} s before the next try.").format(
+                seconds=math.ceil(retry_after_s)
+            )
+        super().__init__(message, hint)
+        self.failed_attempts = failed_attempts
+        self.retry_after_s = retry_after_s
+
+
+class UnlockDelayed(StoreError):
+    """Too many failed attempts: the next one must wait."""
+
+    def __init__(self, wait_s: float) -> None:
+        super().__init__(
+            _("Too many wrong passphrases: wait {seconds} s before trying again.").format(
+                seconds=max(1, math.ceil(wait_s))
+            )
+        )
+        self.wait_s = wait_s
+
+
+class CorruptLog(StoreError):
+    """The file is not a readable encounter log (damaged, or not the file its keys belong to)."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(
+            _("The encounter log is damaged or is not an edgemed log."),
+            _("Restore it from the latest backup with `edgemed logs restore`.")
+            + (f" ({detail})" if detail else ""),
+        )
+
+
+class DiskFull(StoreError):
+    """The disk is full: the write was refused and nothing already saved was lost."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            _("The disk is full: this was NOT saved. Everything saved before is safe."),
+            _("Free some space (or move old backups off this machine), then save again."),
+        )
+
+
+class DiskError(StoreError):
+    """The operating system refused to read or write the log file."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            _("The encounter log could not be written: {detail}").format(detail=detail),
+            _("Check the disk and its free space; what was saved before is safe."),
+        )
+
+
+class LogBusy(StoreError):
+    """Another program holds the log for writing."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            _("The encounter log is busy in another window."),
+            _("Close the other edgemed window and try again."),
+        )
+
+
+class LogLocked(StoreError):
+    """The log has not been unlocked yet (a programming error in the caller)."""
+
+    def __init__(self) -> None:
+        super().__init__(_("The encounter log is locked: unlock it with a passphrase first."))
+
+
+class UnknownUser(InputError):
+    """No account of that name."""
+
+
+class UnknownEncounter(InputError):
+    """No encounter with that id (or the id prefix is ambiguous)."""
+
+
+class PlaintextRefused(InputError):
+    """A plaintext export was asked for without the explicit choice."""
+
+
+class BadBackup(StoreError):
+    """The file is not an edgemed backup, or it is damaged."""
+
+
+def _is_sqlcipher_error(error: BaseException) -> bool:
+    return type(error).__module__.startswith("sqlcipher3")
+
+
+def translate(error: BaseException) -> StoreError | None:
+    """The store's error for a sqlcipher3 or OS error, or None when it is none of ours."""
+    if isinstance(error, OSError):
+        if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            return DiskFull()
+        return DiskError(error.strerror or str(error))
+    if not _is_sqlcipher_error(error):
+        return None
+    text = str(error).lower()
+    if "disk is full" in text or "database or disk is full" in text:
+        return DiskFull()
+    if "not a database" in text or "malformed" in text or "hmac check failed" in text:
+        return CorruptLog(str(error))
+    if "locked" in text or "busy" in text:
+        return LogBusy()
+    if "disk i/o error" in text or "unable to open" in text or "readonly" in text:
+        return DiskError(str(error))
+    return None
+
+
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """Run a block, turning sqlcipher3 and OS errors into the store's own errors."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except Exception as error:  # narrowed just below: only errors we recognise are translated
+        mapped = translate(error)
+        if mapped is None:
+            raise
+        raise mapped from error
