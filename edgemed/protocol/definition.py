@@ -260,6 +260,7 @@ class Protocol:
     score: Score | None
     notes: str = ""
     applies_to: str = ""
+    ages: Conditions = Conditions()  # the ages the protocol is meant for
 
     def level(self, category: Category) -> Level:
         for level in self.levels:

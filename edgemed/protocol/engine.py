@@ -62,17 +62,16 @@ def assess(
     """Triage one patient. Raises ``ProtocolError`` subclasses for input a nurse must correct."""
     check_patient(patient)
     warnings = list(check_vitals(vitals))
-    routed_id, routing_note = route(patient)
+    routing_note: str | None = None
     if protocol_id is None:
-        protocol_id = routed_id
-    elif protocol_id != routed_id and patient.age_in_months is not None:
-        routing_note = (
-            f"{protocol_id} was chosen by the user; by age the patient would be triaged "
-            f"with {routed_id}."
-        )
-    else:
-        routing_note = None
+        protocol_id, routing_note = route(patient)
     protocol = load_protocol(protocol_id)
+    if protocol.ages.applies(patient) is False:
+        routed_id, _ = route(patient)
+        routing_note = (
+            f"{protocol.id} is meant for: {protocol.applies_to} It was chosen for this patient; "
+            f"by age edgemed would use {routed_id}."
+        )
     for finding in findings:
         finding_definition(protocol, finding.id)  # raises UnknownFinding
     confirmed = frozenset(f.id for f in findings if f.counts)
@@ -158,7 +157,8 @@ def _apply(rule: Rule, facts: _Facts, up_to: Category | None = None) -> list[Rea
     if rule.when.pregnant is not None:
         inputs["pregnant"] = facts.patient.pregnant
     if rule.when.age_months_min is not None or rule.when.age_months_below is not None:
-        inputs["age_months"] = facts.patient.age_in_months
+        age = facts.patient.age_in_months
+        inputs["age_months"] = None if age is None else _json_number(age)
     category = up_to if rule.up_triage else rule.category
     assert category is not None
     return [Reason(rule.id, category, text, inputs, rule.source, rule.verified)]

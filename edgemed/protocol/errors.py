@@ -25,8 +25,9 @@ class ImpossibleVital(ProtocolError):
     """A measurement no living patient can have (HR 600, temperature 90 C, SpO2 130)."""
 
     def __init__(self, field: str, value: object, low: float, high: float, hint: str = "") -> None:
+        shown = f"{value:g}" if isinstance(value, int | float) else repr(value)
         message = (
-            f"{field} = {value} is not physiologically possible; "
+            f"{field} = {shown} is not physiologically possible; "
             f"accepted range is {low:g} to {high:g}."
         )
         if hint:

@@ -136,7 +136,10 @@ class _Reader:
             data, "file", ("protocol", "source", "level"), ("finding", "rule", "score")
         )
         head = self._table(
-            top["protocol"], "[protocol]", ("id", "version", "title"), ("notes", "applies_to")
+            top["protocol"],
+            "[protocol]",
+            ("id", "version", "title"),
+            ("notes", "applies_to", "age_months_min", "age_months_below"),
         )
         if head["id"] != self.path.stem:
             raise self.fail("[protocol]", f"id {head['id']!r} must match the file name")
@@ -173,6 +176,10 @@ class _Reader:
             score=score,
             notes=head.get("notes", ""),
             applies_to=head.get("applies_to", ""),
+            ages=Conditions(
+                age_months_min=head.get("age_months_min"),
+                age_months_below=head.get("age_months_below"),
+            ),
         )
 
     def levels(self, raw_levels: list[Any]) -> tuple[Level, ...]:
