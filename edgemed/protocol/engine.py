@@ -79,8 +79,13 @@ def assess(
 
     reasons = _fired(protocol, facts)
     category = _category(protocol, reasons)
-    if not reasons or all(r.category is not category for r in reasons):
+    if category is protocol.lowest().category:
         reasons.append(_baseline(protocol, facts, category))
+    elif protocol.score is not None and all(r.rule_id != protocol.score.id for r in reasons):
+        # The score was taken even when a discriminator decided: show it.
+        score_reason = _score_reason(protocol, protocol.score, facts, always=True)
+        if score_reason is not None:
+            reasons.append(score_reason)
     warnings += _finding_warnings(protocol, facts, findings, category)
     warnings += _missing_warnings(protocol, facts, category)
 
@@ -107,19 +112,9 @@ def _fired(protocol: Protocol, facts: _Facts) -> list[Reason]:
     and the up-triage rules applied on top of those."""
     reasons = [r for rule in protocol.rules if not rule.up_triage for r in _apply(rule, facts)]
     if protocol.score is not None:
-        result = _score(protocol.score, facts)
-        band = protocol.score.band_for(result.total)
-        if band.category is not protocol.lowest().category:
-            reasons.append(
-                Reason(
-                    rule_id=protocol.score.id,
-                    category=band.category,
-                    text=f"{protocol.score.name}: {result.total}",
-                    inputs={protocol.score.id: result.total, **result.items},
-                    source=band.source,
-                    verified=band.verified and protocol.score.verified,
-                )
-            )
+        score_reason = _score_reason(protocol, protocol.score, facts, always=False)
+        if score_reason is not None:
+            reasons.append(score_reason)
     up_rules = [rule for rule in protocol.rules if rule.up_triage]
     if up_rules:
         reached = _category(protocol, reasons)
@@ -128,6 +123,25 @@ def _fired(protocol: Protocol, facts: _Facts) -> list[Reason]:
             for reason in _apply(rule, facts, raised):
                 reasons.append(reason)
     return reasons
+
+
+def _score_reason(protocol: Protocol, score: Score, facts: _Facts, always: bool) -> Reason | None:
+    """The score's reason: when its band is above the lowest level, or ``always`` when anything
+    of it was measured."""
+    result = _score(score, facts)
+    band = score.band_for(result.total)
+    above_lowest = band.category is not protocol.lowest().category
+    if not above_lowest and not (always and result.items):
+        return None
+    upper = "+" if band.max_total is None else f"-{band.max_total}"
+    return Reason(
+        rule_id=score.id,
+        category=protocol.map_category(band.category),
+        text=f"{score.name}: {result.total} ({band.min_total}{upper})",
+        inputs={score.id: result.total, **result.items},
+        source=band.source,
+        verified=band.verified and score.verified,
+    )
 
 
 def _apply(rule: Rule, facts: _Facts, up_to: Category | None = None) -> list[Reason]:
