@@ -59,6 +59,96 @@ def inspect(source: Path, gguf_types: str, onnx_types: str, out: Path, as_json: 
         sys.exit(3)
 
 
+@cli.command(help=_("Convert SOURCE (an HF model folder) to GGUF and ONNX files with a manifest."))
+@_SOURCE
+@click.option("--out", type=click.Path(path_type=Path), required=True, help=_("Output folder."))
+@click.option("--gguf", "gguf_types", default=None, help=_GGUF_HELP)
+@click.option("--onnx", "onnx_types", default=None, help=_ONNX_HELP)
+@click.option(
+    "--recipe", default=None, help=_("A device recipe: pi4, pi5, jetson-orin-nano, laptop-8gb.")
+)
+@click.option(
+    "--adapter",
+    type=click.Path(path_type=Path),
+    default=None,
+    help=_("A LoRA adapter folder to merge into SOURCE first."),
+)
+@click.option(
+    "--name", default=None, help=_("Name stem of the artifacts (default: SOURCE's name).")
+)
+@click.option("--context", type=int, default=None, help=_("Context length to record."))
+@click.option("--evaluate/--no-evaluate", default=True, help=_("Measure quality (default on)."))
+@click.option(
+    "--max-kld", type=float, default=None, help=_("KLD above which an artifact is not recommended.")
+)
+@click.option("--eval-tokens", type=int, default=512, help=_("Evaluation text length in tokens."))
+@click.option("--fresh", is_flag=True, help=_("Delete the output folder and start again."))
+def convert(
+    source: Path,
+    out: Path,
+    gguf_types: str | None,
+    onnx_types: str | None,
+    recipe: str | None,
+    adapter: Path | None,
+    name: str | None,
+    context: int | None,
+    evaluate: bool,
+    max_kld: float | None,
+    eval_tokens: int,
+    fresh: bool,
+) -> None:
+    from quantize import recipes
+    from quantize.build import ConvertRequest
+    from quantize.build import convert as run_conversion
+    from quantize.evaluation import DEFAULT_MAX_KLD
+
+    gguf = formats.parse_list(gguf_types, formats.GGUF_TYPES, "GGUF")
+    onnx = formats.parse_list(onnx_types, formats.ONNX_TYPES, "ONNX")
+    if recipe:
+        chosen = recipes.load(recipe)
+        gguf = gguf if gguf_types is not None else list(chosen.gguf)
+        onnx = onnx if onnx_types is not None else list(chosen.onnx)
+        context = context or chosen.context
+        click.echo(_("recipe {name}: {text}").format(name=chosen.name, text=chosen.description))
+    elif gguf_types is None and onnx_types is None:
+        gguf = ["f16", "q8_0", "q6_k", "q5_k_m", "q4_k_m"]
+    request = ConvertRequest(
+        source=source,
+        out=out,
+        gguf=gguf,
+        onnx=onnx,
+        adapter=adapter,
+        name=name,
+        context=context,
+        evaluate=evaluate,
+        max_kld=max_kld if max_kld is not None else DEFAULT_MAX_KLD,
+        eval_tokens=eval_tokens,
+        fresh=fresh,
+    )
+    run_conversion(request, click.echo)
+
+
+@cli.command(
+    help=_("Measure every artifact in DIR against SOURCE; writes the metrics to its manifest.")
+)
+@_SOURCE
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--max-kld", type=float, default=None, help=_("KLD above which an artifact is not recommended.")
+)
+@click.option("--eval-tokens", type=int, default=512, help=_("Evaluation text length in tokens."))
+def evaluate(source: Path, directory: Path, max_kld: float | None, eval_tokens: int) -> None:
+    from quantize import bundle
+    from quantize.build import evaluate_artifacts
+    from quantize.evaluation import DEFAULT_MAX_KLD
+
+    built = bundle.built_from_manifest(directory)
+    limit = max_kld if max_kld is not None else DEFAULT_MAX_KLD
+    evaluate_artifacts(source, built, limit, eval_tokens, click.echo)
+    path = bundle.update_metrics(directory, {item.id: item.metrics for item in built})
+    click.echo(_("wrote  {manifest}").format(manifest=path))
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Entry point of the ``edgemed-quantize`` console script."""
     try:
