@@ -166,10 +166,10 @@ class Store:
             raise
 
     def close(self) -> None:
-        if self._db is not None:
+        db, self._db, self._data_key, self.user = self._db, None, None, None
+        if db is not None:
             with store_errors():
-                self._db.conn.close()
-        self._db, self._data_key, self.user = None, None, None
+                db.conn.close()
 
     def __enter__(self) -> Store:
         return self
