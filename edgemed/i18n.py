@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gettext
 import os
+from datetime import datetime
 from pathlib import Path
 
 DOMAIN = "edgemed"
@@ -80,6 +81,80 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 def N_(message: str) -> str:
     """Mark ``message`` for extraction without translating it now (translated where shown)."""
     return message
+
+
+RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur"})
+# The catalog header field that says whether a translation was clinically reviewed.
+REVIEW_FIELD = "X-Edgemed-Review"
+
+
+def is_rtl(language: str | None = None) -> bool:
+    return (language or _language) in RTL_LANGUAGES
+
+
+def terminal_reorders() -> bool:
+    """Whether the terminal lays out right-to-left text itself (``EDGEMED_BIDI=terminal``)."""
+    return os.environ.get("EDGEMED_BIDI", "") == "terminal"
+
+
+def display(text: str) -> str:
+    """``text`` as a terminal that does not lay out Arabic should print it, one line at a time.
+
+    Letters are joined (shaped) and each line put into visual order; left-to-right languages,
+    and terminals that do this themselves, get the text unchanged.
+    """
+    if not is_rtl() or terminal_reorders() or not text:
+        return text
+    import arabic_reshaper
+    from bidi import get_display
+
+    return "\n".join(str(get_display(arabic_reshaper.reshape(line))) for line in text.split("\n"))
+
+
+def language_name(language: str) -> str:
+    """The language's own name for itself (``Français``, ``Kiswahili``, ``العربية``)."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        name = Locale.parse(language).get_display_name(language)
+    except (ValueError, UnknownLocaleError):
+        return language
+    return str(name[:1].upper() + name[1:]) if name else language
+
+
+def review_status(language: str) -> str:
+    """``drafted`` or ``clinically reviewed``: what the catalog's header says about its review."""
+    if language == SOURCE_LANGUAGE:
+        return "source"
+    po = locales_dir() / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not po.exists():
+        return "missing"
+    for line in po.read_text(encoding="utf-8").splitlines()[:40]:
+        if line.startswith(f'"{REVIEW_FIELD}:'):
+            return line.split(":", 1)[1].strip().rstrip('"').removesuffix("\\n").strip()
+    return "drafted"
+
+
+def format_time(moment: datetime, with_date: bool = False) -> str:
+    """A time (and date) in the current language's style, in the clinic's local time zone."""
+    from babel.dates import format_datetime
+
+    local = moment.astimezone()
+    pattern = "short" if with_date else "HH:mm"
+    try:
+        return str(format_datetime(local, pattern, locale=_language))
+    except ValueError:
+        return local.strftime("%Y-%m-%d %H:%M" if with_date else "%H:%M")
+
+
+def format_number(value: float) -> str:
+    """A number in the current language's style (decimal comma in French, and so on)."""
+    from babel.numbers import format_decimal
+
+    try:
+        return str(format_decimal(value, format="#,##0.##", locale=_language))
+    except ValueError:
+        return f"{value:g}"
 
 
 set_language(_language_from_environment())

@@ -1,0 +1,311 @@
+"""The steps of one encounter before the decision: patient, complaint, proposals, signs, vitals,
+interview questions. Each step checks its input, updates the encounter and saves the draft.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from edgemed.errors import InputError
+from edgemed.i18n import _, current_language
+from edgemed.protocol import (
+    AVPU,
+    Category,
+    ImpossibleVital,
+    Mobility,
+    Patient,
+    Presence,
+    Protocol,
+    ProtocolError,
+    Vitals,
+    check_vitals,
+)
+from edgemed.settings import Settings
+
+from .encounter import VITAL_FIELDS, Encounter
+from .log import EncounterLog
+from .views import ProposalStatus, ProposedFinding, QuestionView, SignChoice, VitalCheck
+from .wording import vital_name
+
+_CHOICE_FIELDS = {"avpu": AVPU, "mobility": Mobility}
+
+
+class VitalsError(InputError):
+    """One or more typed vitals are impossible; ``checks`` says which and why."""
+
+    def __init__(self, checks: list[VitalCheck]) -> None:
+        super().__init__("; ".join(c.error or "" for c in checks if c.error))
+        self.checks = checks
+
+
+# Digits as typed on an Arabic or Persian keyboard, and the Arabic decimal separator.
+_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹٫", "01234567890123456789.")
+
+
+def parse_number(text: str) -> float:
+    """A measurement as the nurse types it: ``37.5``, ``37,5`` or ``٣٧٫٥``.
+
+    A comma is always a decimal separator here: no vital sign needs a thousands separator, and
+    nurses in decimal-comma countries type ``37,5`` whatever the app's language.
+    """
+    cleaned = text.strip().translate(_DIGITS).replace(",", ".")
+    try:
+        value = float(cleaned)
+    except ValueError as error:
+        raise InputError(_("{text!r} is not a number").format(text=text)) from error
+    if value != value or value in (float("inf"), float("-inf")):
+        raise InputError(_("{text!r} is not a number").format(text=text))
+    return value
+
+
+def parse_age(text: str) -> tuple[float | None, int | None]:
+    """``34`` (years), ``8m`` (months) or empty (unknown) -> (years, months)."""
+    cleaned = text.strip().lower()
+    if not cleaned:
+        return None, None
+    if cleaned.endswith("m"):
+        months = parse_number(cleaned[:-1])
+        if not 0 <= months < 12 * 130:
+            raise InputError(_("Age {text!r} is not possible.").format(text=text))
+        return None, int(months)
+    years = parse_number(cleaned)
+    if not 0 <= years < 130:
+        raise InputError(_("Age {text!r} is not possible.").format(text=text))
+    return years, None
+
+
+class EncounterFlow(ABC):
+    """The encounter's steps, shared by the TUI and scripts (mixed into ``Session``)."""
+
+    settings: Settings
+
+    @property
+    @abstractmethod
+    def log(self) -> EncounterLog: ...
+
+    @abstractmethod
+    def protocol_for(self, encounter: Encounter) -> Protocol: ...
+
+    @abstractmethod
+    def labels(self, protocol: Protocol) -> dict[str, str]: ...
+
+    # -- drafts -------------------------------------------------------------------------------
+
+    def new_encounter(self) -> Encounter:
+        return Encounter(protocol_id=self.settings.protocol_id)
+
+    def save_draft(self, encounter: Encounter) -> None:
+        """Keep the encounter encrypted in the log: a power cut loses only the field being typed."""
+        self.log.save_draft(encounter.draft_id, encounter.to_draft())
+
+    def drafts(self) -> list[Encounter]:
+        """Encounters interrupted before their decision (a crash, a power cut, a lock)."""
+        found = []
+        for data in self.log.load_drafts():
+            encounter = Encounter.from_draft(data, {})
+            protocol = self.protocol_for(encounter)
+            labels = self.labels(protocol)
+            for proposal in encounter.proposals:
+                proposal.label = labels.get(proposal.finding_id, proposal.finding_id)
+            found.append(encounter)
+        return found
+
+    def discard(self, encounter: Encounter) -> None:
+        self.log.discard_draft(encounter.draft_id)
+
+    # -- patient and complaint ---------------------------------------------------------------
+
+    def set_patient(
+        self,
+        encounter: Encounter,
+        *,
+        name: str,
+        age: str,
+        sex: str = "unknown",
+        pregnant: bool | None = None,
+        trauma: bool | None = None,
+        complaint: str,
+    ) -> None:
+        years, months = parse_age(age)
+        if years is None and months is None:
+            raise InputError(
+                _("Type the age: years (34) or months for a baby (8m); it picks the protocol.")
+            )
+        if sex not in ("female", "male", "unknown"):
+            raise InputError(_("Sex must be female, male or unknown."))
+        encounter.patient_name = name.strip()
+        encounter.patient = Patient(
+            age_years=years, age_months=months, sex=sex, pregnant=pregnant, trauma=trauma
+        )
+        encounter.complaint = complaint.strip()
+        if encounter.corrects is None:
+            encounter.protocol_id = self.settings.protocol_id
+        self.protocol_for(encounter)
+        encounter.step = "proposals"
+        self.save_draft(encounter)
+
+    def propose(self, encounter: Encounter) -> list[ProposedFinding]:
+        """Findings proposed from the complaint (never counted until the nurse confirms them)."""
+        from edgemed.understand.pipeline import understand
+
+        protocol = self.protocol_for(encounter)
+        labels = self.labels(protocol)
+        known = {p.finding_id for p in encounter.proposals}
+        found = understand(encounter.complaint, current_language(), protocol)
+        for proposal in found.proposals:
+            if proposal.finding_id in known or proposal.finding_id not in protocol.findings:
+                continue
+            known.add(proposal.finding_id)
+            encounter.proposals.append(
+                ProposedFinding(
+                    finding_id=proposal.finding_id,
+                    label=labels[proposal.finding_id],
+                    present=proposal.presence is Presence.PRESENT,
+                    confidence=proposal.confidence,
+                    method=proposal.method,
+                    span=proposal.span,
+                    evidence=proposal.evidence,
+                )
+            )
+        self.save_draft(encounter)
+        return list(encounter.proposals)
+
+    def decide_proposal(self, encounter: Encounter, finding_id: str, confirm: bool) -> None:
+        for proposal in encounter.proposals:
+            if proposal.finding_id == finding_id:
+                proposal.status = ProposalStatus.CONFIRMED if confirm else ProposalStatus.REJECTED
+        self.save_draft(encounter)
+
+    # -- emergency signs ---------------------------------------------------------------------
+
+    def emergency_signs(self, encounter: Encounter) -> list[SignChoice]:
+        """The protocol's emergency signs (any one makes it RED), with what is already known."""
+        protocol = self.protocol_for(encounter)
+        present = {f.id for f in encounter.findings() if f.presence is Presence.PRESENT}
+        return [
+            SignChoice(fid, _(d.label), _(d.description), fid in present)
+            for fid, d in protocol.findings.items()
+            if d.category is Category.RED
+        ]
+
+    def set_signs(self, encounter: Encounter, ticked: set[str]) -> None:
+        """Ticked signs are present, the others on the list absent: the nurse looked at each."""
+        for sign in self.emergency_signs(encounter):
+            encounter.answers[sign.finding_id] = (
+                Presence.PRESENT if sign.finding_id in ticked else Presence.ABSENT
+            )
+        encounter.step = "vitals"
+        self.save_draft(encounter)
+
+    # -- vitals --------------------------------------------------------------------------------
+
+    def check_vital(self, field: str, text: str) -> VitalCheck:
+        """Live check of one typed vital: impossible values refused, implausible ones questioned."""
+        if field not in VITAL_FIELDS:
+            raise InputError(_("Unknown vital sign {field!r}").format(field=field))
+        if not text.strip():
+            return VitalCheck(field, None)
+        value: Any
+        if field in _CHOICE_FIELDS:
+            choices = _CHOICE_FIELDS[field]
+            wanted = text.strip().upper()
+            matches = [c for c in choices if wanted in (c.value.upper(), c.name)]
+            if not matches:
+                allowed = ", ".join(c.value for c in choices)
+                return VitalCheck(
+                    field, None, error=_("Choose one of: {choices}").format(choices=allowed)
+                )
+            value = matches[0]
+        else:
+            try:
+                value = parse_number(text)
+            except InputError as error:
+                return VitalCheck(field, None, error=error.message)
+        try:
+            warnings = check_vitals(Vitals(**{field: value}))
+        except ImpossibleVital as error:
+            return VitalCheck(field, None, error=str(error))
+        except ProtocolError as error:
+            return VitalCheck(field, None, error=str(error))
+        number = None if field in _CHOICE_FIELDS else float(value)
+        return VitalCheck(field, number, warning="; ".join(warnings) or None)
+
+    def set_vitals(self, encounter: Encounter, typed: dict[str, str]) -> tuple[str, ...]:
+        """Store the vitals; raises VitalsError naming each impossible one; returns warnings."""
+        checks = [self.check_vital(name, text) for name, text in typed.items()]
+        refused = [c for c in checks if not c.accepted]
+        if refused:
+            raise VitalsError(refused)
+        values: dict[str, Any] = {}
+        for name, text in typed.items():
+            if not text.strip():
+                continue
+            if name in _CHOICE_FIELDS:
+                wanted = text.strip().upper()
+                values[name] = next(
+                    c for c in _CHOICE_FIELDS[name] if wanted in (c.value.upper(), c.name)
+                )
+            else:
+                values[name] = parse_number(text)
+        vitals = Vitals(**values)
+        encounter.vitals = vitals
+        encounter.vital_warnings = tuple(check_vitals(vitals))
+        encounter.step = "questions"
+        self.save_draft(encounter)
+        return encounter.vital_warnings
+
+    # -- interview questions ---------------------------------------------------------------------
+
+    def next_question(self, encounter: Encounter) -> QuestionView | None:
+        """The interview's next question, or None once the category cannot change any more.
+
+        A question answered "not known" is not asked again in this encounter (the interview
+        would otherwise ask it forever: unknown is not an answer to it).
+        """
+        from edgemed.interview import VITAL, questions
+
+        protocol = self.protocol_for(encounter)
+        findings = [f for f in encounter.findings() if f.reporter.name == "NURSE"]
+        suggested = {p.finding_id for p in encounter.proposals if p.present}
+        pending = questions(protocol, encounter.patient, encounter.vitals, findings, suggested)
+        for question in pending:
+            if question.key in encounter.skipped or question.key == "age":
+                continue
+            vital = question.stage == VITAL
+            if vital and question.key not in VITAL_FIELDS:
+                continue
+            definition = protocol.findings.get(question.key)
+            return QuestionView(
+                key=question.key,
+                text=question.text,
+                label=vital_name(question.key)
+                if vital
+                else _(definition.label)
+                if definition
+                else question.key,
+                asked=len(encounter.answers) + len(encounter.skipped),
+                why=question.reason,
+                vital=vital,
+            )
+        return None
+
+    def answer(self, encounter: Encounter, finding_id: str, presence: Presence) -> None:
+        """The nurse's answer to a question about a sign (not known = not asked again)."""
+        if presence is Presence.UNKNOWN:
+            encounter.skipped.add(finding_id)
+        encounter.answers[finding_id] = presence
+        self.save_draft(encounter)
+
+    def answer_vital(self, encounter: Encounter, field: str, text: str) -> VitalCheck:
+        """A measurement asked for by the interview; empty = could not be measured."""
+        if not text.strip():
+            encounter.skipped.add(field)
+            self.save_draft(encounter)
+            return VitalCheck(field, None)
+        check = self.check_vital(field, text)
+        if check.accepted:
+            typed = {k: str(v) for k, v in encounter.vitals.to_dict().items() if v is not None}
+            typed[field] = text
+            self.set_vitals(encounter, typed)
+        return check

@@ -1,0 +1,177 @@
+"""The encrypted encounter log as the application sees it: encounters in, encounters out.
+
+This is the one module of the service that talks to ``edgemed.store``; it turns an
+``Encounter`` into the store's JSON-ready ``EncounterRecord`` and back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from edgemed.protocol import Decision, Patient, Presence, Vitals
+from edgemed.store import EncounterRecord, Findings, Store, StoredEncounter
+from edgemed.store.keyring import Argon2Params
+
+from .encounter import Encounter, utc_now
+from .views import ProposalStatus
+
+
+@dataclass(frozen=True)
+class SavedEncounter:
+    """One saved encounter (its latest version), read back from the log."""
+
+    encounter_id: str
+    version: int
+    started_at: datetime
+    saved_at: datetime
+    user: str
+    patient_name: str
+    patient: Patient
+    complaint: str
+    findings: Mapping[str, Presence]
+    vitals: Vitals
+    decision: Decision
+    note: str
+    model: str
+
+
+def _record(encounter: Encounter, user: str, model: str | None) -> EncounterRecord:
+    if encounter.decision is None:
+        raise ValueError("an encounter is saved only once it has a decision")
+    confirmed: list[dict[str, Any]] = []
+    proposed: list[dict[str, Any]] = []
+    rejected: list[dict[str, Any]] = []
+    for finding in encounter.findings():
+        if finding.reporter.name == "NURSE":
+            confirmed.append(
+                {"code": finding.id, "presence": finding.presence.value, "source": "nurse"}
+            )
+    for proposal in encounter.proposals:
+        entry: dict[str, Any] = {
+            "code": proposal.finding_id,
+            "presence": "present" if proposal.present else "absent",
+            "source": proposal.method,
+            "confidence": proposal.confidence,
+            "evidence": {"span": list(proposal.span), "text": proposal.evidence},
+        }
+        if proposal.status is ProposalStatus.PENDING:
+            proposed.append(entry)
+        elif proposal.status is ProposalStatus.REJECTED:
+            rejected.append(entry)
+    patient = {"name": encounter.patient_name, **encounter.patient.to_dict()}
+    return EncounterRecord(
+        patient=patient,
+        complaint=encounter.complaint,
+        decision=encounter.decision.to_dict(),
+        findings=Findings(tuple(confirmed), tuple(proposed), tuple(rejected)),
+        vitals=encounter.vitals.to_dict(),
+        handover_note=encounter.note,
+        model_id=model,
+        user=user,
+        arrived_at=encounter.started_at,
+        decided_at=utc_now(),
+    )
+
+
+def _saved(stored: StoredEncounter) -> SavedEncounter:
+    record = stored.record
+    patient_fields = {k: v for k, v in record.patient.items() if k != "name"}
+    findings = {
+        str(f["code"]): Presence(f.get("presence", "present")) for f in record.findings.confirmed
+    }
+    return SavedEncounter(
+        encounter_id=stored.encounter_id,
+        version=stored.version,
+        started_at=record.arrived_at,
+        saved_at=stored.saved_at,
+        user=record.user or stored.saved_by,
+        patient_name=str(record.patient.get("name", "")),
+        patient=Patient.from_dict(patient_fields),
+        complaint=record.complaint,
+        findings=findings,
+        vitals=Vitals.from_dict(record.vitals),
+        decision=Decision.from_dict(record.decision),
+        note=record.handover_note,
+        model=record.model_id or "",
+    )
+
+
+class EncounterLog:
+    """The clinic's encrypted log, opened for one unlocked user."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    @staticmethod
+    def exists(path: Path) -> bool:
+        return path.exists()
+
+    @classmethod
+    def create(
+        cls, path: Path, user: str, passphrase: str, cost: dict[str, int] | None
+    ) -> EncounterLog:
+        if cost is None:
+            store = Store.create(path, user, passphrase)
+        else:
+            store = Store.create(path, user, passphrase, kdf=Argon2Params(**cost))
+        return cls(store)
+
+    @classmethod
+    def open(cls, path: Path) -> EncounterLog:
+        return cls(Store.open(path))
+
+    def unlock(self, user: str, passphrase: str) -> None:
+        self._store.unlock(user, passphrase)
+
+    def lock(self) -> None:
+        # Closing drops the data key from memory; unlock() re-derives it from a passphrase.
+        self._store.close()
+
+    def add_user(self, user: str, passphrase: str, cost: dict[str, int] | None) -> None:
+        if cost is None:
+            self._store.add_user(user, passphrase)
+        else:
+            self._store.add_user(user, passphrase, kdf=Argon2Params(**cost))
+
+    def close(self) -> None:
+        self._store.close()
+
+    def save(self, encounter: Encounter, user: str, model: str | None) -> tuple[str, int]:
+        """Save a decided encounter (or a correction of a saved one): (id, version)."""
+        record = _record(encounter, user, model)
+        if encounter.corrects or encounter.encounter_id:
+            target = encounter.encounter_id or encounter.corrects or ""
+            saved = self._store.correct_encounter(target, record, reason="correction")
+        else:
+            saved = self._store.save_encounter(record)
+        return saved.encounter_id, saved.version
+
+    def correct(self, encounter: Encounter, user: str, model: str | None) -> int:
+        """A new version of a saved encounter (an edited note, a correction)."""
+        record = _record(encounter, user, model)
+        saved = self._store.correct_encounter(
+            encounter.encounter_id or "", record, reason="handover note"
+        )
+        return saved.version
+
+    def get(self, encounter_id: str) -> SavedEncounter:
+        return _saved(self._store.get(encounter_id))
+
+    def encounters(
+        self, since: datetime | None = None, search: str | None = None
+    ) -> list[SavedEncounter]:
+        return [_saved(s) for s in self._store.list_encounters(since=since, search=search)]
+
+    def save_draft(self, draft_id: str, data: dict[str, Any]) -> None:
+        self._store.save_draft(draft_id, data)
+
+    def load_drafts(self) -> list[dict[str, Any]]:
+        found = (self._store.load_draft(d) for d in self._store.list_drafts())
+        return [draft for draft in found if draft is not None]
+
+    def discard_draft(self, draft_id: str) -> None:
+        self._store.discard_draft(draft_id)

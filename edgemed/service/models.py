@@ -1,0 +1,123 @@
+"""Who writes the handover note: the clinic's chosen local model, or a fixed template.
+
+The model only words the note; the category, reasons and target time are the protocol's and are
+shown and saved apart from it. The triage line at the top of the note is always the protocol's
+own, so no wording a model produces can change or soften it.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from edgemed.errors import EdgemedError
+from edgemed.i18n import _
+
+from .views import ModelChoice
+from .wording import handover_messages, triage_prefix
+
+if TYPE_CHECKING:
+    from edgemed.inference import Engine
+
+# A handover note is short; this also bounds the time a slow Raspberry Pi spends on it.
+NOTE_MAX_TOKENS = 160
+
+
+class NoteWriter(ABC):
+    """Writes a handover note from the facts, in pieces, and can be stopped."""
+
+    model_id: str | None = None
+
+    @abstractmethod
+    def write(self, facts: str) -> Iterator[str]: ...
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Stop the note being written; the pieces already given stay."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Free the model's memory."""
+
+
+class TemplateNote(NoteWriter):
+    """Rules-only mode: the note is the facts themselves, laid out for a handover."""
+
+    def write(self, facts: str) -> Iterator[str]:
+        yield from facts.splitlines(keepends=True)
+
+    def stop(self) -> None:
+        """A template is written at once: there is nothing to stop."""
+
+    def close(self) -> None:
+        """A template holds no memory worth freeing."""
+
+
+class ModelNote(NoteWriter):
+    """A local model rewords the facts; Stop cancels it within the engine's 200 ms contract."""
+
+    def __init__(self, engine: Engine, model_id: str) -> None:
+        self._engine = engine
+        self.model_id = model_id
+        self._cancel = threading.Event()
+
+    def write(self, facts: str) -> Iterator[str]:
+        self._cancel = threading.Event()
+        # The protocol's triage line leads the note word for word; the model words the rest.
+        triage = next((ln for ln in facts.splitlines() if ln.startswith(triage_prefix())), "")
+        if triage:
+            yield triage + "\n"
+        from edgemed.inference import ChatMessage
+
+        messages = [ChatMessage(m["role"], m["content"]) for m in handover_messages(facts)]  # type: ignore[arg-type]
+        yield from self._engine.stream_chat(
+            messages,
+            max_tokens=NOTE_MAX_TOKENS,
+            temperature=0.2,
+            cancel=self._cancel,
+        )
+
+    def stop(self) -> None:
+        self._cancel.set()
+        self._engine.cancel()
+
+    def close(self) -> None:
+        self._engine.close()
+
+
+def model_choices() -> list[ModelChoice]:
+    """Every model installed on this machine (the catalog's default first), then rules-only."""
+    from edgemed.catalog import installed_models, load_catalog
+
+    try:
+        default_id = load_catalog().default_id
+    except EdgemedError:
+        default_id = ""
+    installed = sorted(
+        installed_models(), key=lambda m: (m.artifact.id != default_id, m.artifact.id)
+    )
+    choices = [
+        ModelChoice(
+            m.artifact.id,
+            m.artifact.id,
+            True,
+            _("{size} MB, languages: {languages}").format(
+                size=m.artifact.size // 1_000_000,
+                languages=", ".join(m.artifact.languages) or "?",
+            ),
+        )
+        for m in installed
+    ]
+    choices.append(ModelChoice(None, _("Rules only (no language model)"), True))
+    return choices
+
+
+def open_note_writer(model_id: str | None) -> NoteWriter:
+    """The writer for the chosen model; rules-only when none is chosen."""
+    if model_id is None:
+        return TemplateNote()
+    from edgemed.inference import open_engine
+
+    return ModelNote(open_engine(model_id), model_id)

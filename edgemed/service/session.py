@@ -1,0 +1,325 @@
+"""The application layer: one ``Session`` that the TUI (and any script) drives.
+
+A session holds the clinic's settings, the unlocked encounter log, the chosen model (or none)
+and the encounters in progress. Every step of an encounter is a method with typed inputs and
+outputs; the draft is saved after each step, and the decision is saved to the encrypted log
+before it is returned, so a screen can never show a result that is not on disk.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from edgemed import locations
+from edgemed.errors import EdgemedError, InputError
+from edgemed.i18n import _, current_language, format_time, set_language
+from edgemed.protocol import (
+    Decision,
+    Patient,
+    Presence,
+    Protocol,
+    assess,
+    load_protocol,
+    route,
+)
+from edgemed.settings import Settings, load_settings, save_settings
+
+from . import wording
+from .encounter import Encounter, utc_now
+from .flow import EncounterFlow
+from .log import EncounterLog, SavedEncounter
+from .models import NoteWriter, model_choices, open_note_writer
+from .views import (
+    EncounterDetail,
+    ModelChoice,
+    QueueEntry,
+    TriageResult,
+)
+
+
+class NotUnlocked(EdgemedError):
+    """A step that needs the log was asked for before unlocking (the screen should prevent it)."""
+
+
+def default_log_path() -> Path:
+    return locations.data_dir() / "encounters.db"
+
+
+class Session(EncounterFlow):
+    """Everything the nurse's app does, without a terminal."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        log_path: Path | None = None,
+        key_cost: dict[str, int] | None = None,
+    ) -> None:
+        self.settings = settings if settings is not None else load_settings()
+        self.log_path = log_path or default_log_path()
+        # Argon2 cost for new accounts: None = the store's defaults (tests pass a small one).
+        self.key_cost = key_cost
+        self._log: EncounterLog | None = None
+        self.user: str | None = None
+        self._writer: NoteWriter | None = None
+        self._writer_lock = threading.Lock()
+        set_language(self.settings.language)
+
+    # -- first run, accounts, lock ------------------------------------------------------------
+
+    def needs_setup(self) -> bool:
+        return not self.settings.setup_done or not EncounterLog.exists(self.log_path)
+
+    def model_choices(self) -> list[ModelChoice]:
+        return model_choices()
+
+    def setup(
+        self,
+        *,
+        language: str,
+        clinic_name: str,
+        user: str,
+        passphrase: str,
+        passphrase_again: str,
+        model_id: str | None,
+    ) -> None:
+        """First run: create the encrypted log with the first account and save the settings."""
+        user = user.strip()
+        if not user:
+            raise InputError(_("Type a user name for the first nurse account."))
+        if passphrase != passphrase_again:
+            raise InputError(_("The two passphrases are not the same."))
+        if len(passphrase) < 8:
+            raise InputError(_("The passphrase must be at least 8 characters long."))
+        self._log = EncounterLog.create(self.log_path, user, passphrase, self.key_cost)
+        self.user = user
+        self.update_settings(
+            language=language,
+            clinic_name=clinic_name.strip(),
+            model_id=model_id,
+            setup_done=True,
+        )
+
+    def unlock(self, user: str, passphrase: str) -> None:
+        if not user.strip() or not passphrase:
+            raise InputError(_("Type your user name and passphrase."))
+        log = self._log if self._log is not None else EncounterLog.open(self.log_path)
+        self._log = log
+        log.unlock(user.strip(), passphrase)
+        self.user = user.strip()
+
+    def lock(self) -> None:
+        """Lock the log (auto-lock, switch user): the next step needs a passphrase again."""
+        if self._log is not None:
+            self._log.lock()
+        self.user = None
+
+    @property
+    def unlocked(self) -> bool:
+        return self.user is not None and self._log is not None
+
+    def add_user(self, user: str, passphrase: str) -> None:
+        self.log.add_user(user.strip(), passphrase, self.key_cost)
+
+    def close(self) -> None:
+        self.stop_note()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        self.user = None
+
+    @property
+    def log(self) -> EncounterLog:
+        if self._log is None or self.user is None:
+            raise NotUnlocked(_("The encounter log is locked: unlock it first."))
+        return self._log
+
+    # -- settings ----------------------------------------------------------------------------
+
+    def update_settings(self, **changes: object) -> Settings:
+        """Change and save settings; a new language applies at once, without a restart."""
+        settings = self.settings.with_changes(**changes)
+        save_settings(settings)
+        if settings.model_id != self.settings.model_id and self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self.settings = settings
+        if current_language() != settings.language:
+            set_language(settings.language)
+        return settings
+
+    def protocol_for(self, encounter: Encounter) -> Protocol:
+        forced = encounter.protocol_id or self.settings.protocol_id
+        if forced:
+            encounter.protocol_id = forced
+            return load_protocol(forced)
+        protocol_id, note = route(encounter.patient)
+        encounter.protocol_id = protocol_id
+        encounter.routing_note = note
+        return load_protocol(protocol_id)
+
+    def labels(self, protocol: Protocol) -> dict[str, str]:
+        return {fid: _(definition.label) for fid, definition in protocol.findings.items()}
+
+    # -- the model ---------------------------------------------------------------------------
+
+    def note_writer(self) -> NoteWriter:
+        """The handover note's author: the chosen model, or the template in rules-only mode."""
+        with self._writer_lock:
+            if self._writer is None:
+                self._writer = open_note_writer(self.settings.model_id)
+            return self._writer
+
+    @property
+    def model_id(self) -> str | None:
+        """The model that words proposals and notes; None in rules-only mode."""
+        return self.settings.model_id
+
+    # -- the encounter: from the decision to the saved note ----------------------------------
+
+    def finish(self, encounter: Encounter) -> TriageResult:
+        """Assess, then save to the encrypted log, and only then return what to show."""
+        protocol = self.protocol_for(encounter)
+        decision = assess(encounter.patient, encounter.vitals, encounter.findings(), protocol.id)
+        encounter.decision = decision
+        labels = self.labels(protocol)
+        reasons = self.reason_texts(decision)
+        if not encounter.note:
+            encounter.note = wording.template_note(encounter, decision, reasons, labels)
+        saved = self.log.save(encounter, self.user or "", self.model_id)
+        encounter.encounter_id, encounter.version = saved
+        encounter.step = "result"
+        self.log.discard_draft(encounter.draft_id)
+        return self.result_view(encounter, decision)
+
+    def reason_texts(self, decision: Decision) -> tuple[str, ...]:
+        protocol = load_protocol(decision.protocol_id)
+        return tuple(wording.reason_text(protocol, reason) for reason in decision.reasons)
+
+    def result_view(self, encounter: Encounter, decision: Decision) -> TriageResult:
+        warnings = tuple(_(w) for w in decision.warnings) + encounter.vital_warnings
+        if decision.routing_note or encounter.routing_note:
+            warnings += (_(decision.routing_note or encounter.routing_note or ""),)
+        return TriageResult(
+            category=decision.category,
+            colour=wording.colour_name(decision.category),
+            word=wording.category_word(decision.category),
+            target=wording.target_text(decision.target_minutes),
+            target_minutes=decision.target_minutes,
+            reasons=self.reason_texts(decision),
+            actions=wording.actions(decision.category),
+            warnings=warnings,
+            protocol=f"{decision.protocol_id} {decision.protocol_version}",
+            encounter_id=encounter.encounter_id or "",
+            version=encounter.version,
+        )
+
+    def stream_note(self, encounter: Encounter) -> Iterator[str]:
+        """The handover note, piece by piece, from the model (or the template in one piece)."""
+        if encounter.decision is None:
+            raise InputError(_("Finish the triage before writing the note."))
+        protocol = self.protocol_for(encounter)
+        facts = wording.template_note(
+            encounter,
+            encounter.decision,
+            self.reason_texts(encounter.decision),
+            self.labels(protocol),
+        )
+        return self.note_writer().write(facts)
+
+    def stop_note(self) -> None:
+        """Stop the note being written (the model stops within 200 ms; what came stays)."""
+        if self._writer is not None:
+            self._writer.stop()
+
+    def save_note(self, encounter: Encounter, note: str) -> int:
+        """Save the edited note as a new version of the saved encounter."""
+        if encounter.encounter_id is None:
+            raise InputError(_("Finish the triage before saving the note."))
+        encounter.note = note
+        encounter.version = self.log.correct(encounter, self.user or "", self.model_id)
+        encounter.step = "saved"
+        return encounter.version
+
+    # -- the queue, history and corrections ---------------------------------------------------
+
+    def queue(self, now: datetime | None = None) -> list[QueueEntry]:
+        """Today's encounters, most urgent first, then longest waiting first."""
+        now = now or utc_now()
+        # The clinic's day is local time, not UTC.
+        start = now.astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+        entries = [self._entry(s, now) for s in self.log.encounters(since=start)]
+        return sorted(entries, key=lambda e: (e.category.urgency, e.arrived))
+
+    def history(self, search: str = "", days: int = 3650) -> list[QueueEntry]:
+        now = utc_now()
+        saved = self.log.encounters(since=now - timedelta(days=days), search=search.strip() or None)
+        return sorted((self._entry(s, now) for s in saved), key=lambda e: e.arrived, reverse=True)
+
+    def _entry(self, saved: SavedEncounter, now: datetime) -> QueueEntry:
+        decision = saved.decision
+        waited = max(0, int((now - saved.started_at).total_seconds() // 60))
+        return QueueEntry(
+            encounter_id=saved.encounter_id,
+            patient=saved.patient_name,
+            complaint=saved.complaint,
+            category=decision.category,
+            word=wording.category_word(decision.category),
+            arrived=saved.started_at,
+            waited_minutes=waited,
+            target_minutes=decision.target_minutes,
+            overdue=waited > decision.target_minutes,
+            user=saved.user,
+        )
+
+    def detail(self, encounter_id: str) -> EncounterDetail:
+        saved = self.log.get(encounter_id)
+        decision = saved.decision
+        protocol = load_protocol(decision.protocol_id)
+        labels = self.labels(protocol)
+        findings = tuple(
+            "{label}: {answer}".format(
+                label=labels.get(fid, fid),
+                answer=_("yes") if presence is Presence.PRESENT else _("no"),
+            )
+            for fid, presence in saved.findings.items()
+            if presence is not Presence.UNKNOWN
+        )
+        return EncounterDetail(
+            encounter_id=saved.encounter_id,
+            version=saved.version,
+            patient=saved.patient_name,
+            complaint=saved.complaint,
+            category=decision.category,
+            word=wording.category_word(decision.category),
+            reasons=self.reason_texts(decision),
+            findings=findings,
+            vitals=tuple(wording.vitals_lines(saved.vitals)),
+            note=saved.note,
+            saved=format_time(saved.saved_at, with_date=True),
+            user=saved.user,
+            protocol=f"{decision.protocol_id} {decision.protocol_version}",
+            model=saved.model,
+        )
+
+    def start_correction(self, encounter_id: str) -> Encounter:
+        """An encounter pre-filled from a saved one; finishing it saves a new version."""
+        saved = self.log.get(encounter_id)
+        encounter = Encounter(
+            started_at=saved.started_at,
+            patient_name=saved.patient_name,
+            patient=saved.patient if isinstance(saved.patient, Patient) else Patient(),
+            complaint=saved.complaint,
+            answers=dict(saved.findings),
+            vitals=saved.vitals,
+            protocol_id=saved.decision.protocol_id,
+            corrects=saved.encounter_id,
+        )
+        self.save_draft(encounter)
+        return encounter

@@ -1,0 +1,144 @@
+"""What the application layer hands to a screen: small typed values, already translated.
+
+The TUI may not import the store, the engines or understanding (an import-linter contract), so
+everything it shows arrives as one of these dataclasses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from edgemed.protocol import Category
+
+
+class ProposalStatus(Enum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """A model the clinic can pick, or rules-only mode (``model_id`` None)."""
+
+    model_id: str | None
+    title: str
+    installed: bool
+    detail: str = ""
+
+
+@dataclass
+class ProposedFinding:
+    """A finding proposed from the complaint text, waiting for the nurse's yes or no."""
+
+    finding_id: str
+    label: str
+    present: bool
+    confidence: float
+    method: str
+    span: tuple[int, int]
+    evidence: str
+    status: ProposalStatus = ProposalStatus.PENDING
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "finding_id": self.finding_id,
+            "present": self.present,
+            "confidence": self.confidence,
+            "method": self.method,
+            "span": list(self.span),
+            "evidence": self.evidence,
+            "status": self.status.value,
+        }
+
+
+@dataclass(frozen=True)
+class SignChoice:
+    """One emergency sign on the checklist, with whether the nurse ticked it."""
+
+    finding_id: str
+    label: str
+    description: str
+    ticked: bool
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    """The next interview question, in the nurse's language: a sign (yes / no / not known) or,
+    when ``vital`` is set, a measurement to type."""
+
+    key: str
+    text: str
+    label: str
+    asked: int
+    why: str = ""
+    vital: bool = False
+
+
+@dataclass(frozen=True)
+class VitalCheck:
+    """The verdict on one typed vital: refused (impossible), questioned, or fine."""
+
+    field: str
+    value: float | None
+    error: str | None = None
+    warning: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class TriageResult:
+    """The decision as the nurse sees it; ``encounter_id`` proves it was saved first."""
+
+    category: Category
+    colour: str
+    word: str
+    target: str
+    target_minutes: int
+    reasons: tuple[str, ...]
+    actions: tuple[str, ...]
+    warnings: tuple[str, ...]
+    protocol: str
+    encounter_id: str
+    version: int
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """One row of today's queue: waiting time against the target time."""
+
+    encounter_id: str
+    patient: str
+    complaint: str
+    category: Category
+    word: str
+    arrived: datetime
+    waited_minutes: int
+    target_minutes: int
+    overdue: bool
+    user: str
+
+
+@dataclass(frozen=True)
+class EncounterDetail:
+    """A saved encounter, every field readable, for the detail screen."""
+
+    encounter_id: str
+    version: int
+    patient: str
+    complaint: str
+    category: Category
+    word: str
+    reasons: tuple[str, ...]
+    findings: tuple[str, ...]
+    vitals: tuple[str, ...]
+    note: str
+    saved: str
+    user: str
+    protocol: str
+    model: str

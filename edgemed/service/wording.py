@@ -1,0 +1,182 @@
+"""The words the nurse sees for a decision: category word, target time, what to do now, the note.
+
+The category and its target time come from the protocol; this module only puts them into the
+nurse's language. The handover note has two authors: a fixed template (rules-only mode, and the
+fallback) and, where a model is installed, the model's wording of the same facts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from edgemed.i18n import N_, _, format_number
+from edgemed.protocol import Category, Decision, Presence, Protocol, Reason, Vitals
+
+from .encounter import Encounter
+
+_COLOURS: dict[Category, str] = {
+    Category.RED: N_("RED"),
+    Category.ORANGE: N_("ORANGE"),
+    Category.YELLOW: N_("YELLOW"),
+    Category.GREEN: N_("GREEN"),
+}
+_WORDS: dict[Category, str] = {
+    Category.RED: N_("Emergency"),
+    Category.ORANGE: N_("Very urgent"),
+    Category.YELLOW: N_("Urgent"),
+    Category.GREEN: N_("Routine"),
+}
+# What to do now, per category (SATS/ETAT practice: where the patient goes and who sees them).
+_ACTIONS: dict[Category, tuple[str, ...]] = {
+    Category.RED: (
+        N_("Move the patient to the resuscitation area now."),
+        N_("Call the most senior clinician available."),
+        N_("Start emergency treatment for the signs found; do not leave the patient alone."),
+    ),
+    Category.ORANGE: (
+        N_("Move the patient to the emergency area."),
+        N_("A clinician must see the patient within the target time."),
+        N_("Re-check vital signs every 15 minutes while waiting."),
+    ),
+    Category.YELLOW: (
+        N_("Keep the patient in the waiting area close to the nurses' station."),
+        N_("Re-check vital signs if the wait exceeds the target time or the patient worsens."),
+    ),
+    Category.GREEN: (
+        N_("The patient can wait in the general queue."),
+        N_("Ask the patient to tell a nurse at once if they feel worse."),
+    ),
+}
+_VITAL_NAMES: dict[str, str] = {
+    "rr": N_("Respiratory rate"),
+    "hr": N_("Heart rate"),
+    "sbp": N_("Systolic BP"),
+    "dbp": N_("Diastolic BP"),
+    "temp_c": N_("Temperature"),
+    "spo2": N_("SpO2"),
+    "avpu": N_("AVPU"),
+    "mobility": N_("Mobility"),
+    "cap_refill_s": N_("Capillary refill"),
+    "glucose_mmol": N_("Blood glucose"),
+}
+_VITAL_UNITS: dict[str, str] = {
+    "rr": N_("/min"),
+    "hr": N_("/min"),
+    "sbp": "mmHg",
+    "dbp": "mmHg",
+    "temp_c": "°C",
+    "spo2": "%",
+    "cap_refill_s": N_("s"),
+    "glucose_mmol": "mmol/L",
+}
+
+
+def colour_name(category: Category) -> str:
+    return _(_COLOURS[category])
+
+
+def category_word(category: Category) -> str:
+    return _(_WORDS[category])
+
+
+def actions(category: Category) -> tuple[str, ...]:
+    return tuple(_(line) for line in _ACTIONS[category])
+
+
+def vital_name(field: str) -> str:
+    return _(_VITAL_NAMES.get(field, field))
+
+
+def vital_unit(field: str) -> str:
+    unit = _VITAL_UNITS.get(field, "")
+    return _(unit) if unit else ""
+
+
+def reason_text(protocol: Protocol, reason: Reason) -> str:
+    """A reason in the nurse's language: the rule's own words are catalog entries (extracted from
+    the protocol files), the measured value that follows them is kept as it is."""
+    rule = next((r for r in protocol.rules if r.id == reason.rule_id), None)
+    if rule is not None and reason.text.startswith(rule.text):
+        return _(rule.text) + reason.text[len(rule.text) :]
+    score = protocol.score
+    if score is not None and reason.rule_id == score.id and reason.text.startswith(score.name):
+        return _(score.name) + reason.text[len(score.name) :]
+    # The lowest level's reason lists what did not fire ("no emergency sign, TEWS 1 (0-2), ...").
+    return ", ".join(_(part) for part in reason.text.split(", "))
+
+
+def target_text(minutes: int) -> str:
+    if minutes <= 0:
+        return _("Immediately")
+    if minutes < 120:
+        return _("Within {minutes} minutes").format(minutes=minutes)
+    return _("Within {hours} hours").format(hours=minutes // 60)
+
+
+def vitals_lines(vitals: Vitals) -> list[str]:
+    """One readable line per measured vital, in the current language."""
+    lines = []
+    for field, value in vitals.to_dict().items():
+        if value is None:
+            continue
+        shown = value if isinstance(value, str) else format_number(float(value))
+        unit = vital_unit(field)
+        lines.append(f"{vital_name(field)}: {shown}{' ' + unit if unit else ''}")
+    return lines
+
+
+def findings_lines(encounter: Encounter, labels: Mapping[str, str]) -> list[str]:
+    """The nurse-confirmed findings only: proposals never reach the note as facts."""
+    present, absent = [], []
+    for finding in encounter.findings():
+        if finding.reporter.name != "NURSE":
+            continue
+        label = labels.get(finding.id, finding.id)
+        if finding.presence is Presence.PRESENT:
+            present.append(label)
+        elif finding.presence is Presence.ABSENT:
+            absent.append(label)
+    lines = []
+    if present:
+        lines.append(_("Present: {items}").format(items=", ".join(present)))
+    if absent:
+        lines.append(_("Absent: {items}").format(items=", ".join(absent)))
+    return lines
+
+
+def triage_prefix() -> str:
+    """How the note's triage line starts in the current language."""
+    return _("Triage: {colour} ({word}), {target}.").split("{")[0]
+
+
+def template_note(
+    encounter: Encounter, decision: Decision, reasons: tuple[str, ...], labels: Mapping[str, str]
+) -> str:
+    """The handover note written from the facts alone (rules-only mode, and the fallback)."""
+    who = encounter.patient_name or _("Patient")
+    lines = [
+        _("Handover: {who}").format(who=who),
+        _("Complaint: {text}").format(text=encounter.complaint or "-"),
+        _("Triage: {colour} ({word}), {target}.").format(
+            colour=colour_name(decision.category),
+            word=category_word(decision.category),
+            target=target_text(decision.target_minutes),
+        ),
+    ]
+    lines += [_("Because: {reason}").format(reason=reason) for reason in reasons]
+    lines += findings_lines(encounter, labels)
+    lines += vitals_lines(encounter.vitals)
+    return "\n".join(lines)
+
+
+def handover_messages(facts: str) -> list[dict[str, str]]:
+    """The chat the model gets: rewrite the facts as a short note, adding nothing."""
+    system = (
+        "You write short clinical handover notes for a nurse. Use only the facts given. "
+        "Do not add diagnoses, treatments or a different triage category. "
+        "Answer in the same language as the facts."
+    )
+    return [
+        {"role": "system", "content": system},
+        {"role": "user", "content": "Facts:\n" + facts + "\n\nHandover note:"},
+    ]

@@ -1,0 +1,52 @@
+"""Help: every key, on one screen."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from edgemed.i18n import N_, _
+from edgemed.tui.text import show
+
+KEYS: tuple[tuple[str, str], ...] = (
+    ("F1", N_("this help")),
+    ("Ctrl+L", N_("lock now (switch user)")),
+    ("Ctrl+Q", N_("quit")),
+    ("n", N_("queue: new patient")),
+    ("r", N_("queue: resume an unfinished encounter")),
+    ("h / s", N_("queue: history / settings")),
+    ("Enter", N_("open the selected patient; next field")),
+    ("Tab", N_("next field or button")),
+    ("Ctrl+N", N_("encounter: next step")),
+    ("y / n", N_("confirm / reject a proposal; answer yes / no")),
+    ("u", N_("answer: not known")),
+    ("Space", N_("tick an emergency sign")),
+    ("Ctrl+T", N_("stop the handover note")),
+    ("Ctrl+S", N_("save the note or the settings")),
+    ("c", N_("encounter detail: correct (new version)")),
+    ("Esc", N_("back; an encounter is kept as a draft")),
+)
+
+
+class HelpScreen(ModalScreen[None]):
+    """Any key closes it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", N_("Close"))]
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(show(_("Keys")), classes="title")
+            for key, what in KEYS:
+                yield Static(Content(f"{key:<8} ") + show(_(what)))
+
+    def on_key(self) -> None:
+        self.dismiss()
+
+    def action_close(self) -> None:
+        self.dismiss()

@@ -1,0 +1,96 @@
+"""Step 1: who the patient is and what brings them, in the nurse's own words."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Footer, Input, Label, Select, Static
+
+from edgemed.errors import EdgemedError
+from edgemed.i18n import _
+from edgemed.tui.screens.base import EncounterScreen
+from edgemed.tui.text import show
+
+
+def _answer(value: bool | None) -> str:
+    return "unknown" if value is None else ("yes" if value else "no")
+
+
+def _from_answer(value: object) -> bool | None:
+    # "Not known" stays unknown: the protocol never reads an unanswered question as "no".
+    return {"yes": True, "no": False}.get(str(value))
+
+
+class PatientScreen(EncounterScreen):
+    """Name (or clinic number), age, sex, pregnancy, injury, and the complaint."""
+
+    def compose(self) -> ComposeResult:
+        enc = self.encounter
+        patient = enc.patient
+        age = ""
+        if patient.age_months is not None:
+            age = f"{patient.age_months}m"
+        elif patient.age_years is not None:
+            age = f"{patient.age_years:g}"
+        sexes = [(_("unknown"), "unknown"), (_("female"), "female"), (_("male"), "male")]
+        answers = [(_("not known"), "unknown"), (_("yes"), "yes"), (_("no"), "no")]
+        with VerticalScroll(id="form"):
+            yield Static(show(_("New patient")), classes="title")
+            with Horizontal(classes="form-row"):
+                yield Label(show(_("Name or clinic number")))
+                yield Input(enc.patient_name, id="name", compact=True)
+            with Horizontal(classes="form-row"):
+                yield Label(show(_("Age (years, or 8m)")))
+                yield Input(age, id="age", compact=True)
+            for field, label, options, value in (
+                ("sex", _("Sex"), sexes, patient.sex),
+                ("pregnant", _("Pregnant"), answers, _answer(patient.pregnant)),
+                ("trauma", _("Injury (trauma)"), answers, _answer(patient.trauma)),
+            ):
+                with Horizontal(classes="form-row"):
+                    yield Label(show(label))
+                    yield Select(
+                        [(show(text), key) for text, key in options],
+                        value=value,
+                        allow_blank=False,
+                        id=field,
+                        compact=True,
+                    )
+            yield Static(show(_("What brings the patient today? (free text, any language)")))
+            yield Input(enc.complaint, id="complaint", compact=True)
+            yield Static("", id="message", classes="error")
+        with Horizontal(classes="buttons"):
+            yield Button(show(_("Next")), id="next", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#name", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "complaint":
+            self.action_next()
+        else:
+            self.focus_next()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.action_next()
+
+    def action_next(self) -> None:
+        from edgemed.tui.screens.proposals import ProposalsScreen
+
+        sex = self.query_one("#sex", Select).value
+        try:
+            self.session.set_patient(
+                self.encounter,
+                name=self.query_one("#name", Input).value,
+                age=self.query_one("#age", Input).value,
+                sex=str(sex),
+                pregnant=_from_answer(self.query_one("#pregnant", Select).value),
+                trauma=_from_answer(self.query_one("#trauma", Select).value),
+                complaint=self.query_one("#complaint", Input).value,
+            )
+        except EdgemedError as error:
+            self.query_one("#message", Static).update(show(error.message))
+            return
+        self.app.switch_screen(ProposalsScreen(self.encounter))

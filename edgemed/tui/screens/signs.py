@@ -1,0 +1,43 @@
+"""Step 3: the protocol's emergency signs; any one ticked makes the patient RED."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.widgets import Footer, Static
+
+from edgemed.errors import EdgemedError
+from edgemed.i18n import _
+from edgemed.tui.screens.base import EncounterScreen
+from edgemed.tui.text import say, show
+from edgemed.tui.widgets.ticklist import TickList
+
+
+class SignsScreen(EncounterScreen):
+    """Look for each sign; tick (space) the ones present. Unticked ones are recorded absent."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(
+            show(_("Emergency signs: tick every one present (space), then Ctrl+N")), classes="title"
+        )
+        try:
+            signs = self.session.emergency_signs(self.encounter)
+        except EdgemedError as error:
+            self.report(error)
+            signs = []
+        yield TickList([(s.finding_id, say(s.label), s.ticked) for s in signs], id="signs")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one(TickList).focus()
+
+    def action_next(self) -> None:
+        from edgemed.tui.screens.vitals import VitalsScreen
+
+        ticked = self.query_one(TickList).ticked
+        try:
+            self.session.set_signs(self.encounter, ticked)
+        except EdgemedError as error:
+            self.report(error)
+            return
+        self.app.switch_screen(VitalsScreen(self.encounter))

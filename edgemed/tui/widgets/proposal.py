@@ -1,0 +1,44 @@
+"""One proposed finding: what was proposed, how sure, the evidence, and the nurse's verdict."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import ListItem, Static
+
+from edgemed.i18n import _
+from edgemed.service import ProposalStatus, ProposedFinding
+from edgemed.tui.text import evidence, say
+
+_MARKS = {
+    ProposalStatus.PENDING: "[ ? ]",
+    ProposalStatus.CONFIRMED: "[yes]",
+    ProposalStatus.REJECTED: "[ no]",
+}
+
+
+class ProposalRow(ListItem):
+    """A row the nurse confirms (y) or rejects (n)."""
+
+    def __init__(self, proposal: ProposedFinding, complaint: str) -> None:
+        self.proposal = proposal
+        self.complaint = complaint
+        super().__init__(Static(self._render_text()))
+
+    def _render_text(self) -> Text:
+        proposal = self.proposal
+        claim = _("present") if proposal.present else _("absent")
+        head = Text(f"{_MARKS[proposal.status]} ", style="bold")
+        head.append(say(f"{proposal.label}: {claim}"))
+        head.append(
+            "  "
+            + _("({method}, {confidence}%)").format(
+                method=proposal.method, confidence=round(proposal.confidence * 100)
+            ),
+            style="dim",
+        )
+        head.append("\n   ")
+        head.append(evidence(self.complaint, proposal.span))
+        return head
+
+    def refresh_text(self) -> None:
+        self.query_one(Static).update(self._render_text())
