@@ -57,6 +57,8 @@ class ProposalsScreen(EncounterScreen):
             text = _("Nothing proposed from the text. Press Ctrl+N to go on to the danger signs.")
         self.query_one("#message", Static).update(show(text))
         listing.focus()
+        if proposals:
+            listing.index = 0
 
     def action_decide(self, confirm: bool) -> None:
         listing = self.query_one(ListView)

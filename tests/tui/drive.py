@@ -1,0 +1,53 @@
+"""Keyboard-only walks through the app, shared by the pilot and snapshot tests."""
+
+from __future__ import annotations
+
+from textual.pilot import Pilot
+
+from edgemed.tui.app import EdgemedApp
+
+from .conftest import PASSPHRASE, USER
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Wait for workers (unlock, proposals, saving, the note) and the screen to catch up."""
+    app = pilot.app
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def type_text(pilot: Pilot[None], text: str) -> None:
+    await pilot.press(*[("space" if c == " " else c) for c in text])
+
+
+async def unlock(pilot: Pilot[None]) -> None:
+    await type_text(pilot, USER)
+    await pilot.press("enter")
+    await type_text(pilot, PASSPHRASE)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def patient(pilot: Pilot[None], name: str, age: str, complaint: str) -> None:
+    await pilot.press("n")
+    await pilot.pause()
+    await type_text(pilot, name)
+    await pilot.press("enter")
+    await type_text(pilot, age)
+    await pilot.press("enter", "tab", "tab", "tab")
+    await type_text(pilot, complaint)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def vitals(pilot: Pilot[None], values: list[str]) -> None:
+    for value in values:
+        await type_text(pilot, value)
+        await pilot.press("enter")
+    await pilot.pause()
+
+
+def app_screen(pilot: Pilot[None]) -> str:
+    assert isinstance(pilot.app, EdgemedApp)
+    return type(pilot.app.screen).__name__
