@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from edgemed.protocol.definition import (
     FIELD_NAMES,
+    Conditions,
     Protocol,
     Rule,
     Score,
@@ -110,18 +111,23 @@ def _category(protocol: Protocol, reasons: Iterable[Reason]) -> Category:
 def _fired(protocol: Protocol, facts: _Facts) -> list[Reason]:
     """Every rule that fires, the score's reason when its band is above the lowest level,
     and the up-triage rules applied on top of those."""
-    reasons = [r for rule in protocol.rules if not rule.up_triage for r in _apply(rule, facts)]
+    plan = _plan(protocol)
+    reasons = [
+        reason
+        for finding_id in facts.confirmed
+        if finding_id in plan.signs
+        for reason in _apply(plan.signs[finding_id], facts)
+    ]
+    reasons += [reason for _, rule in plan.ranked for reason in _apply(rule, facts)]
+    reasons.sort(key=lambda r: plan.order[r.rule_id])
     if protocol.score is not None:
         score_reason = _score_reason(protocol, protocol.score, facts, always=False)
         if score_reason is not None:
             reasons.append(score_reason)
-    up_rules = [rule for rule in protocol.rules if rule.up_triage]
-    if up_rules:
-        reached = _category(protocol, reasons)
-        raised = protocol.one_level_up(reached)
-        for rule in up_rules:
-            for reason in _apply(rule, facts, raised):
-                reasons.append(reason)
+    if plan.up_triage:
+        raised = protocol.one_level_up(_category(protocol, reasons))
+        for rule in plan.up_triage:
+            reasons += _apply(rule, facts, raised)
     return reasons
 
 
@@ -144,28 +150,40 @@ def _score_reason(protocol: Protocol, score: Score, facts: _Facts, always: bool)
     )
 
 
-def _apply(rule: Rule, facts: _Facts, up_to: Category | None = None) -> list[Reason]:
-    """The reason ``rule`` gives for these facts; empty when it does not fire."""
+def _fires(rule: Rule, facts: _Facts) -> bool:
+    """Whether ``rule`` fires for these facts (the fast path the warnings use)."""
     applies = rule.when.applies(facts.patient)
     if applies is False or (applies is None and not facts.assume_conditions):
+        return False
+    confirmed = facts.confirmed
+    if rule.findings:
+        if rule.min_findings == 1:
+            if confirmed.isdisjoint(rule.findings):
+                return False
+        elif len(confirmed.intersection(rule.findings)) < rule.min_findings:
+            return False
+    if rule.also_findings and not all(f in confirmed for f in rule.also_findings):
+        return False
+    if rule.vital is not None:
+        value = measurement(rule.vital.field, facts.patient, facts.vitals)
+        if value is None:
+            return rule.vital.field in facts.worst_fields
+        return rule.vital.matches(value)
+    return True
+
+
+def _apply(rule: Rule, facts: _Facts, up_to: Category | None = None) -> list[Reason]:
+    """The reason ``rule`` gives for these facts; empty when it does not fire."""
+    if not _fires(rule, facts):
         return []
     inputs: dict[str, object] = {}
-    present = [f for f in rule.findings if f in facts.confirmed]
-    if rule.findings and len(present) < rule.min_findings:
-        return []
-    if not all(f in facts.confirmed for f in rule.also_findings):
-        return []
     if rule.findings or rule.also_findings:
+        present = [f for f in rule.findings if f in facts.confirmed]
         inputs["findings"] = [*present, *rule.also_findings]
     text = rule.text
     if rule.vital is not None:
         value = measurement(rule.vital.field, facts.patient, facts.vitals)
-        if value is None:
-            if rule.vital.field not in facts.worst_fields:
-                return []
-        elif not rule.vital.matches(value):
-            return []
-        else:
+        if value is not None:
             inputs[rule.vital.field] = _json_number(value)
             text = f"{text} ({FIELD_NAMES[rule.vital.field]} {_show(value)})"
     if rule.when.pregnant is not None:
@@ -176,6 +194,105 @@ def _apply(rule: Rule, facts: _Facts, up_to: Category | None = None) -> list[Rea
     category = up_to if rule.up_triage else rule.category
     assert category is not None
     return [Reason(rule.id, category, text, inputs, rule.source, rule.verified)]
+
+
+def _reach(protocol: Protocol, facts: _Facts) -> Category:
+    """The category these facts reach, without building reasons: the same rules as ``_fired``,
+    tried most urgent first so the search stops as soon as nothing can beat what was found."""
+    plan = _plan(protocol)
+    best = plan.lowest_urgency
+    if protocol.score is not None:
+        band = protocol.score.band_for(_score_total(protocol.score, facts))
+        best = protocol.map_category(band.category).urgency
+    for finding_id in facts.confirmed:
+        urgency = plan.sign_urgency.get(finding_id, best)
+        if urgency < best:
+            best = urgency
+    for urgency, rule in plan.ranked:
+        if urgency >= best:
+            break
+        if _fires(rule, facts):
+            best = urgency
+    category = protocol.map_category(_BY_URGENCY[best])
+    if any(_fires(rule, facts) for rule in plan.up_triage):
+        category = protocol.one_level_up(category)
+    return category
+
+
+_BY_URGENCY = {c.urgency: c for c in Category}
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A protocol's rules arranged for speed; built once per protocol file."""
+
+    signs: dict[str, Rule]  # finding id -> its own rule (a sign that decides alone)
+    sign_urgency: dict[str, int]
+    ranked: tuple[tuple[int, Rule], ...]  # every other rule with a level, most urgent first
+    up_triage: tuple[Rule, ...]
+    fields: tuple[str, ...]  # every measurement the protocol looks at
+    order: dict[str, int]  # rule id -> position in the file, for a stable reason order
+    lowest_urgency: int
+
+
+_PLANS: dict[tuple[str, str], _Plan] = {}
+
+
+def _is_sign(rule: Rule) -> bool:
+    return (
+        len(rule.findings) == 1
+        and rule.min_findings == 1
+        and not rule.also_findings
+        and rule.vital is None
+        and rule.when == Conditions()
+        and not rule.up_triage
+    )
+
+
+def _plan(protocol: Protocol) -> _Plan:
+    key = (protocol.id, protocol.sha256)
+    plan = _PLANS.get(key)
+    if plan is None:
+        signs = {r.findings[0]: r for r in protocol.rules if _is_sign(r)}
+        ranked = sorted(
+            (
+                (r.category.urgency, r)
+                for r in protocol.rules
+                if r.category is not None and not r.up_triage and not _is_sign(r)
+            ),
+            key=lambda pair: pair[0],
+        )
+        fields: list[str] = []
+        if protocol.score is not None:
+            fields += [p.field for p in protocol.score.parameters]
+        for rule in protocol.rules:
+            if rule.vital is not None and rule.vital.field not in fields:
+                fields.append(rule.vital.field)
+        plan = _Plan(
+            signs=signs,
+            sign_urgency={
+                fid: r.category.urgency for fid, r in signs.items() if r.category is not None
+            },
+            ranked=tuple(ranked),
+            up_triage=tuple(r for r in protocol.rules if r.up_triage),
+            fields=tuple(fields),
+            order={r.id: i for i, r in enumerate(protocol.rules)},
+            lowest_urgency=protocol.lowest().category.urgency,
+        )
+        _PLANS[key] = plan
+    return plan
+
+
+def _score_total(score: Score, facts: _Facts) -> int:
+    total = 0
+    for parameter in score.parameters:
+        value = measurement(parameter.field, facts.patient, facts.vitals)
+        if value is None:
+            if parameter.field in facts.worst_fields:
+                total += parameter.max_points
+        else:
+            total += parameter.cell_for(value).points
+    return total
 
 
 def _score(score: Score, facts: _Facts) -> _ScoreResult:
@@ -235,9 +352,7 @@ def _finding_warnings(
     for finding in findings:
         if finding.id in facts.confirmed or finding.presence is Presence.ABSENT:
             continue
-        raised = _category(
-            protocol, _fired(protocol, _with(facts, confirmed=facts.confirmed | {finding.id}))
-        )
+        raised = _reach(protocol, _with(facts, confirmed=facts.confirmed | {finding.id}))
         if not raised.is_more_urgent_than(category):
             continue
         label = protocol.findings[finding.id].label
@@ -257,10 +372,10 @@ def _finding_warnings(
 def _missing_warnings(protocol: Protocol, facts: _Facts, category: Category) -> list[str]:
     """Each unmeasured item (and unknown patient fact) that could raise the category."""
     warnings = []
-    fields = _fields_used(protocol)
+    fields = _plan(protocol).fields
     missing = [f for f in fields if measurement(f, facts.patient, facts.vitals) is None]
     for field in missing:
-        raised = _category(protocol, _fired(protocol, _with(facts, worst_fields={field})))
+        raised = _reach(protocol, _with(facts, worst_fields={field}))
         if raised.is_more_urgent_than(category):
             what = "not recorded" if field == "trauma" else "not measured"
             warnings.append(
@@ -278,7 +393,7 @@ def _missing_warnings(protocol: Protocol, facts: _Facts, category: Category) -> 
                     f"{score.id.upper()} is {measured.total} from what was measured; with "
                     f"{names} not measured it could reach {worst.total} ({band.name})."
                 )
-    raised = _category(protocol, _fired(protocol, _with(facts, assume_conditions=True)))
+    raised = _reach(protocol, _with(facts, assume_conditions=True))
     if raised.is_more_urgent_than(category):
         unknown = []
         if facts.patient.pregnant is None and facts.patient.sex != "male":
@@ -290,16 +405,6 @@ def _missing_warnings(protocol: Protocol, facts: _Facts, category: Category) -> 
             f"category to {raised.name}."
         )
     return warnings
-
-
-def _fields_used(protocol: Protocol) -> list[str]:
-    fields: list[str] = []
-    if protocol.score is not None:
-        fields += [p.field for p in protocol.score.parameters]
-    for rule in protocol.rules:
-        if rule.vital is not None and rule.vital.field not in fields:
-            fields.append(rule.vital.field)
-    return fields
 
 
 def _with(
