@@ -63,6 +63,13 @@ def build_row(
     }
 
 
+def insert(db: sqlite_utils.Database, row: dict[str, Any]) -> None:
+    """One plain INSERT (sqlite-utils' insert re-reads the table's schema on every call)."""
+    columns = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
+    db.execute(f"INSERT INTO encounters ({columns}) VALUES ({marks})", list(row.values()))
+
+
 def read(db: sqlite_utils.Database, sql: str, params: list[Any]) -> list[StoredEncounter]:
     with store_errors():
         rows = db.execute(sql, params).fetchall()
@@ -82,12 +89,15 @@ def read(db: sqlite_utils.Database, sql: str, params: list[Any]) -> list[StoredE
 
 def resolve_id(db: sqlite_utils.Database, prefix: str) -> str:
     """The one encounter id starting with ``prefix`` (what a nurse types from a printout)."""
+    # A range on the unique (encounter_id, version) index, not LIKE (which would scan the table).
+    low = prefix.strip().lower()
     with store_errors():
         ids = [
             r[0]
             for r in db.execute(
-                "SELECT DISTINCT encounter_id FROM encounters WHERE encounter_id LIKE ? LIMIT 2",
-                [prefix.strip().lower().replace("%", "").replace("_", "") + "%"],
+                "SELECT DISTINCT encounter_id FROM encounters "
+                "WHERE encounter_id >= ? AND encounter_id < ? LIMIT 2",
+                [low, low + "\U0010ffff"],
             )
         ]
     if len(ids) == 1:

@@ -28,7 +28,9 @@ def to_timestamp(moment: datetime) -> str:
 
 
 def from_timestamp(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    # fromisoformat is ~10x faster than strptime (the queue parses two per row); Python 3.10's
+    # does not read "Z", so it is spelled out.
+    return datetime.fromisoformat(text.removesuffix("Z") + "+00:00")
 
 
 def canonical_json(value: Any) -> str:

@@ -257,7 +257,7 @@ class Store:
         detail = {"encounter_id": encounter_id, "version": version, "reason": reason}
         detail.update(record_sha256=row["record_sha256"], category=row["category"])
         with write_transaction(self.db) as db:
-            db.table("encounters").insert(row)
+            encounters.insert(db, row)
             self.audit_event(action, encounter_id, detail)
         return SavedEncounter(encounter_id, version, row["record_sha256"])
 
