@@ -1,0 +1,152 @@
+"""The llama.cpp engine on the real default model (SmolLM2 135M Q4_1), installed via the catalog."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from edgemed.catalog import InstalledModel
+from edgemed.inference import (
+    ChatMessage,
+    EngineError,
+    EngineSettings,
+    NoEngine,
+    NoModelError,
+    open_default_engine,
+    open_engine,
+)
+from edgemed.inference.llama import LlamaCppEngine
+from tests.inference.model_cache import use_shared_models
+
+QUESTION = [ChatMessage("user", "Name three signs of dehydration in a child.")]
+LONG_NOTE = " ".join(
+    ["The patient is a 34 year old woman with two days of fever, cough and aches."] * 85
+)
+
+
+def test_stream_is_greedy_and_repeatable(smollm: LlamaCppEngine) -> None:
+    pieces = list(smollm.stream_chat(QUESTION, max_tokens=24))
+    assert len(pieces) > 5 and all(isinstance(p, str) for p in pieces)
+    text = "".join(pieces)
+    assert text.strip() and "<|im_end|>" not in text
+    assert smollm.complete(QUESTION, max_tokens=24) == text
+
+
+def test_max_tokens_bounds_the_reply(smollm: LlamaCppEngine) -> None:
+    short = smollm.complete(QUESTION, max_tokens=3)
+    assert 0 < len(smollm._llama.tokenize(short.encode(), add_bos=False)) <= 4  # type: ignore[union-attr]
+
+
+def test_score_prefers_the_plausible_continuation(smollm: LlamaCppEngine) -> None:
+    scores = smollm.score(
+        "The capital city of France is", [" Paris", " banana", " the city of Paris"]
+    )
+    assert all(math.isfinite(v) and v < 0 for v in scores.values())
+    assert scores[" Paris"] > scores[" banana"] + 3
+    # Longer candidates add log-probabilities: never more probable than their first token alone.
+    assert scores[" the city of Paris"] < 0
+
+
+def test_score_on_a_chat_is_consistent_with_generation(smollm: LlamaCppEngine) -> None:
+    chat = [ChatMessage("user", "Is water wet? Answer with one word.")]
+    first_word = smollm.complete(chat, max_tokens=1)
+    scores = smollm.score(chat, [first_word, "Zebra"])
+    assert scores[first_word] > scores["Zebra"]
+
+
+def test_json_matches_the_schema(smollm: LlamaCppEngine) -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "fever": {"type": "boolean"},
+            "breathing": {"type": "string", "enum": ["normal", "fast", "absent"]},
+        },
+        "required": ["fever", "breathing"],
+        "additionalProperties": False,
+    }
+    chat = [ChatMessage("user", "Note: temperature 39.4 C, breathing 40/min. Fill the form.")]
+    value = smollm.json(chat, schema)
+    assert set(value) == {"fever", "breathing"}
+    assert isinstance(value["fever"], bool) and value["breathing"] in {"normal", "fast", "absent"}
+
+
+def test_a_bad_schema_is_an_engine_error(smollm: LlamaCppEngine) -> None:
+    with pytest.raises(EngineError):
+        smollm.json(QUESTION, {"type": "object", "properties": {"x": {"$ref": "#/nowhere"}}})
+
+
+def _stop_after(engine: LlamaCppEngine, delay: float, run: Iterator[str]) -> tuple[float, str]:
+    """Consume ``run`` in a worker; cancel after ``delay``; return (seconds to stop, text)."""
+    result: dict[str, str] = {}
+    worker = threading.Thread(target=lambda: result.setdefault("text", "".join(run)))
+    worker.start()
+    time.sleep(delay)
+    asked = time.perf_counter()
+    engine.cancel()
+    worker.join(timeout=5)
+    assert not worker.is_alive()
+    return time.perf_counter() - asked, result["text"]
+
+
+def test_cancel_during_a_long_prompt(smollm: LlamaCppEngine) -> None:
+    note = [ChatMessage("user", LONG_NOTE)]
+    tokens = len(smollm._llama.tokenize(smollm.render(note).encode(), add_bos=False, special=True))  # type: ignore[union-attr]
+    assert tokens > 1400, "the prompt must take far longer than the cancel budget to read"
+    stopped_in, text = _stop_after(smollm, 0.3, smollm.stream_chat(note, max_tokens=50))
+    assert stopped_in < 0.2
+    assert text == ""  # stopped before the first token: the prompt was still being read
+    # The engine is usable afterwards, and gives the same reply as before.
+    assert smollm.complete(QUESTION, max_tokens=24) == smollm.complete(QUESTION, max_tokens=24)
+
+
+def test_cancel_during_generation(smollm: LlamaCppEngine) -> None:
+    chat = [ChatMessage("user", "Write a long story about a clinic in the mountains.")]
+    stopped_in, text = _stop_after(
+        smollm, 0.8, smollm.stream_chat(chat, max_tokens=2000, temperature=0.7)
+    )
+    assert stopped_in < 0.2
+    assert text  # some of the story came before the stop
+    reference = smollm.complete(QUESTION, max_tokens=24)
+    assert reference == smollm.complete(QUESTION, max_tokens=24)
+
+
+def test_cancel_by_event(smollm: LlamaCppEngine) -> None:
+    stop = threading.Event()
+    pieces: list[str] = []
+    for piece in smollm.stream_chat(QUESTION, max_tokens=200, cancel=stop):
+        pieces.append(piece)
+        if len(pieces) == 3:
+            stop.set()
+    assert len(pieces) == 3
+
+
+def test_prompt_longer_than_the_context_is_refused(smollm: LlamaCppEngine) -> None:
+    with pytest.raises(EngineError, match="too long"):
+        smollm.complete([ChatMessage("user", LONG_NOTE * 3)], max_tokens=10)
+
+
+def test_open_engine_by_id(default_model: InstalledModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    use_shared_models(monkeypatch)
+    engine = open_engine("default", EngineSettings(threads=2, context=1024))
+    try:
+        assert engine.available and engine.info.model_id == default_model.artifact.id
+        assert engine.info.context == 1024 and engine.info.format == "gguf"
+        assert engine.complete(QUESTION, max_tokens=5)
+    finally:
+        engine.close()
+
+
+def test_rules_only_mode_without_a_model(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EDGEMED_MODELS_DIR", str(tmp_path))
+    engine = open_default_engine(EngineSettings(threads=1))
+    assert isinstance(engine, NoEngine) and not engine.available
+    with pytest.raises(NoModelError, match="rules-only"):
+        engine.stream_chat(QUESTION)
+    with pytest.raises(NoModelError):
+        engine.score("x", ["y"])
+    with pytest.raises(NoModelError):
+        engine.json(QUESTION, {"type": "object"})
