@@ -104,12 +104,13 @@ class _Reader:
     ) -> Mapping[str, Any]:
         if not isinstance(data, Mapping):
             raise self.fail(where, "expected a table")
-        missing = [k for k in required if k not in data]
-        if missing:
-            raise self.fail(where, f"missing {', '.join(missing)}")
+        # Unknown keys first: a misspelt key is the likeliest reason for a "missing" one.
         unknown = sorted(set(data) - set(required) - set(optional))
         if unknown:
             raise self.fail(where, f"unknown key(s) {', '.join(unknown)}")
+        missing = [k for k in required if k not in data]
+        if missing:
+            raise self.fail(where, f"missing {', '.join(missing)}")
         return data
 
     def category(self, raw: object, where: str, *, declared: bool = True) -> Category:
