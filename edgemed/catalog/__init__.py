@@ -26,14 +26,12 @@ from edgemed.catalog.install import (
     InstallError,
     InstallProgress,
     Verdict,
-    VouchedModel,
     find_installed,
     import_bundle,
     install,
     installed_models,
     remove,
     verify,
-    vouch_for,
 )
 from edgemed.catalog.manifest import (
     MANIFEST_NAME,
@@ -44,6 +42,7 @@ from edgemed.catalog.manifest import (
     read_manifest,
     write_manifest,
 )
+from edgemed.catalog.vouch import VouchedModel, vouch_for
 
 __all__ = [
     "MANIFEST_NAME",

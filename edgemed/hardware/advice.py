@@ -141,6 +141,11 @@ def advise(facts: SystemFacts, models: list[ModelChoice], profile: DeviceProfile
         warnings.append(
             _("This ARM CPU has no dot-product instructions: use Q4_0 models, keep replies short.")
         )
+    gpu_usable = bool(facts.gpus) and bool(facts.llama_gpu_offload)
+    if not gpu_usable and facts.physical_cores < 4 and max_tier == "large":
+        # Reading a 300-token prompt through a 1.5B model takes seconds on two cores; the
+        # nurse waits for the first word, so a small CPU gets the medium model at most.
+        max_tier = "medium"
     choice, budget = _pick_model(facts, profile, models, max_tier)
     if choice is None:
         warnings.append(

@@ -1,0 +1,188 @@
+"""``edgemed doctor``: what this machine is, and what edgemed should run on it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import click
+
+from edgemed.catalog import installed_models
+from edgemed.errors import InputError
+from edgemed.hardware import (
+    Advice,
+    SystemFacts,
+    SystemRecord,
+    advice_for,
+    load_profiles,
+    parse_facts,
+    read_system_record,
+)
+from edgemed.i18n import _
+from edgemed.inference.opening import llama_build
+from edgemed.locations import models_dir
+
+
+def _facts_json(facts: SystemFacts) -> dict[str, Any]:
+    raw = asdict(facts)
+    raw["cpu_features"] = sorted(facts.cpu_features & _INTERESTING)
+    raw["gpus"] = [asdict(g) for g in facts.gpus]
+    return raw
+
+
+# The flags worth showing (the full list is hundreds long).
+_INTERESTING = frozenset(
+    [
+        "avx",
+        "avx2",
+        "fma",
+        "f16c",
+        "avx512f",
+        "avx512bw",
+        "avx512_vnni",
+        "avx_vnni",
+        "asimd",
+        "asimddp",
+        "i8mm",
+        "sve",
+        "asimdhp",
+    ]
+)
+
+
+def _advice_json(advice: Advice) -> dict[str, Any]:
+    return {
+        "profile": advice.profile.id,
+        "profile_name": advice.profile.name,
+        "model": advice.model_id,
+        "tier": advice.tier,
+        "quant": advice.quant,
+        "threads": advice.threads,
+        "context": advice.context,
+        "batch": advice.batch,
+        "gpu_layers": advice.gpu_layers,
+        "backend": advice.backend,
+        "fallback_reason": advice.fallback_reason,
+        "llama_cpp_cmake_args": advice.cmake_args,
+        "argon2_memory_kib": advice.profile.argon2_memory_kib,
+        "argon2_time_cost": advice.profile.argon2_time_cost,
+        "warnings": list(advice.warnings),
+        "notes": list(advice.notes),
+    }
+
+
+def _print_report(facts: SystemFacts, advice: Advice, installed: list[str]) -> None:
+    yes, no = _("yes"), _("no")
+    click.secho(_("This machine"), bold=True)
+    board = f" ({facts.board})" if facts.board else ""
+    click.echo(
+        _("  CPU: {model}{board}, {arch}").format(
+            model=facts.cpu_model, board=board, arch=facts.machine
+        )
+    )
+    click.echo(
+        _("  Cores: {physical} physical, {logical} logical").format(
+            physical=facts.physical_cores, logical=facts.logical_cores
+        )
+    )
+    click.echo(
+        _("  Instruction sets: {simd}").format(simd=", ".join(facts.simd) or _("none known"))
+    )
+    click.echo(
+        _("  Memory: {total} MB, {free} MB available; disk: {disk} MB free").format(
+            total=facts.ram_mb, free=facts.available_ram_mb, disk=facts.free_disk_mb
+        )
+    )
+    for gpu in facts.gpus:
+        click.echo(
+            _("  GPU: {name}, {memory} MB ({kind})").format(
+                name=gpu.name, memory=gpu.memory_mb, kind=gpu.kind
+            )
+        )
+    if not facts.gpus:
+        click.echo(_("  GPU: none found"))
+    offload = facts.llama_gpu_offload
+    click.echo(
+        _("  llama.cpp can use a GPU: {answer}").format(
+            answer=_("not installed") if offload is None else (yes if offload else no)
+        )
+    )
+    click.secho(_("Advice ({profile})").format(profile=advice.profile.name), bold=True)
+    click.echo(
+        _("  Model: {model} ({tier} tier); quantization for this device: {quant}").format(
+            model=advice.model_id or _("none (rules-only)"), tier=advice.tier, quant=advice.quant
+        )
+    )
+    click.echo(
+        _("  Threads: {threads}; context: {context} tokens; GPU layers: {layers}").format(
+            threads=advice.threads, context=advice.context, layers=advice.gpu_layers
+        )
+    )
+    where = _("GPU (CUDA)") if advice.backend == "cuda" else _("CPU")
+    click.echo(_("  Runs on: {where}").format(where=where))
+    if advice.fallback_reason:
+        click.secho(_("  CPU fallback: {why}").format(why=advice.fallback_reason), fg="yellow")
+    click.echo(_('  llama.cpp build flags: CMAKE_ARGS="{flags}"').format(flags=advice.cmake_args))
+    for warning in advice.warnings:
+        click.secho(f"  ! {warning}", fg="yellow")
+    for note in advice.notes:
+        click.echo(f"  - {note}")
+    if advice.model_id and advice.model_id not in installed:
+        click.echo(_("  Next: edgemed models install {id}").format(id=advice.model_id))
+
+
+@click.command(help=_("Check this machine and recommend a model, threads, context and GPU use."))
+@click.option("--json", "as_json", is_flag=True, help=_("Print the report as JSON."))
+@click.option(
+    "--facts",
+    "facts_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help=_("Advise for a system record taken on another device (see --record)."),
+)
+@click.option(
+    "--record",
+    "record_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=_("Save this machine's raw system record to FILE, to get advice elsewhere."),
+)
+@click.option(
+    "--profile", "profile_id", help=_("Use this device profile instead of detecting one.")
+)
+def doctor(
+    as_json: bool, facts_file: Path | None, record_file: Path | None, profile_id: str | None
+) -> None:
+    if profile_id is not None and profile_id not in load_profiles():
+        raise InputError(
+            _("Unknown profile {id!r}; known: {known}.").format(
+                id=profile_id, known=", ".join(sorted(load_profiles()))
+            )
+        )
+    if facts_file is not None:
+        try:
+            record = SystemRecord.from_json(facts_file.read_text(encoding="utf-8"))
+        except (ValueError, TypeError) as error:
+            raise InputError(
+                _("{file} is not a system record: {error}").format(file=facts_file, error=error)
+            ) from None
+        # A recorded device's llama.cpp build is unknown here: assume the profile's own build.
+        offload: bool | None = bool(record.nvidia_smi or record.tegra_release)
+        info = ""
+    else:
+        record = read_system_record(models_dir())
+        offload, info = llama_build()
+    if record_file is not None:
+        record_file.write_text(record.to_json() + "\n", encoding="utf-8")
+    facts = parse_facts(record, offload, info)
+    advice = advice_for(facts, profile_id)
+    installed = [m.artifact.id for m in installed_models()]
+    if as_json:
+        document = {
+            "facts": _facts_json(facts),
+            "advice": _advice_json(advice),
+            "installed": installed,
+        }
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        return
+    _print_report(facts, advice, installed)
