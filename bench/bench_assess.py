@@ -14,6 +14,7 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 
 from edgemed.protocol import AVPU, Finding, Mobility, Patient, Reporter, Vitals, assess
 from edgemed.protocol.library import available_protocols, data_dir, load_protocol, tomllib
@@ -157,10 +158,11 @@ def main() -> None:
         "reference JSON trip": ([], []),
     }
     for case in CASES:
+        patient, vitals, findings, forced = case
         calls: dict[str, Callable[[], object]] = {
-            "assess (one case)": lambda case=case: assess(*case),  # type: ignore[misc]
-            "reference TEWS func": lambda case=case: tews_reference(case[1], case[0].trauma),  # type: ignore[misc]
-            "reference JSON trip": lambda case=case: json_reference(case),  # type: ignore[misc]
+            "assess (one case)": partial(assess, patient, vitals, findings, forced),
+            "reference TEWS func": partial(tews_reference, vitals, patient.trauma),
+            "reference JSON trip": partial(json_reference, case),
         }
         for name, call in calls.items():
             wall, cpu = _timings(call)
