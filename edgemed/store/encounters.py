@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlite_utils
 
+from edgemed.errors import InputError
 from edgemed.i18n import _
 from edgemed.store.errors import UnknownEncounter, store_errors
 from edgemed.store.records import (
@@ -120,6 +121,12 @@ def latest(
     order: str,
 ) -> list[StoredEncounter]:
     """The latest version of each encounter matching the filters."""
+    if order not in ORDERINGS:
+        raise InputError(
+            _("Unknown order {order}: use one of {known}.").format(
+                order=order, known=", ".join(ORDERINGS)
+            )
+        )
     where, params = ["1 = 1"], []  # type: tuple[list[str], list[Any]]
     if since is not None:
         where.append("arrived_at >= ?")

@@ -31,12 +31,14 @@ class WrongPassphrase(StoreError):
 
     def __init__(self, failed_attempts: int, retry_after_s: float) -> None:
         message = _("Wrong user name or passphrase. Nothing was changed.")
-        hint = _("Failed attempts in a row: {count}.").format(count=failed_attempts)
+        hint = ""
+        if failed_attempts:
+            hint = _("Failed attempts in a row: {count}.").format(count=failed_attempts)
         if retry_after_s > 0:
             hint += " " + _("Wait {seconds} s before the next try.").format(
                 seconds=math.ceil(retry_after_s)
             )
-        super().__init__(message, hint)
+        super().__init__(message, hint.strip() or None)
         self.failed_attempts = failed_attempts
         self.retry_after_s = retry_after_s
 

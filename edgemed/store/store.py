@@ -12,6 +12,7 @@ from typing import Any, TextIO
 
 import sqlite_utils
 
+from edgemed.errors import InputError
 from edgemed.i18n import _
 from edgemed.locations import data_dir
 from edgemed.store import audit, encounters
@@ -115,6 +116,7 @@ class Store:
         """Unlock with one account's passphrase. A wrong one changes nothing in the log; it is
         counted, and after a few each next try must wait longer (``wait=False`` raises
         :class:`UnlockDelayed` instead of sleeping)."""
+        self.close()  # unlocking again (another nurse) starts from a locked log
         attempts = FailedAttempts.load(self.path)
         pause = attempts.wait_needed(self.policy, time.time())
         if pause > 0:
@@ -124,7 +126,8 @@ class Store:
         entry = self.keyring.entries.get(user)
         if entry is None:
             # Same work as a real try, so a guesser cannot tell which accounts exist.
-            Argon2Params().derive(passphrase, b"\0" * 16)
+            costs = [e.kdf for e in self.keyring.entries.values()] or [Argon2Params()]
+            costs[0].derive(passphrase, b"\0" * 16)
             data_key = None
         else:
             data_key = unwrap(entry, self.keyring.log_id, passphrase)
@@ -139,9 +142,13 @@ class Store:
         self._db, self._data_key, self.user = db, data_key, user
         log_id = self.keyring.log_id
         try:
+            if not new_log:
+                # The canary comes before anything is written: the key must open THIS log.
+                with store_errors():
+                    stored = db.execute("SELECT value FROM meta WHERE key = 'log_id'").fetchone()
+                if stored is None or stored[0] != log_id:
+                    raise CorruptLog(_("the keyring belongs to another log"))
             applied = migrate(db)
-            with store_errors():
-                stored_id = db.execute("SELECT value FROM meta WHERE key = 'log_id'").fetchone()
             if new_log:
                 with write_transaction(db):
                     db.table("meta").insert_all(
@@ -153,8 +160,6 @@ class Store:
                     audit.append(db, log_id, user, "create", detail={"migrations": applied})
                     audit.append(db, log_id, user, "add-user", user)
                 return
-            if stored_id is None or stored_id[0] != log_id:
-                raise CorruptLog(_("the keyring belongs to another log"))
             with write_transaction(db):
                 if applied:
                     audit.append(db, log_id, user, "migrate", detail={"migrations": applied})
@@ -347,7 +352,7 @@ class Store:
     def purge(self, older_than_days: int) -> int:
         """Delete encounters (all versions) that arrived more than N days ago; audited."""
         if older_than_days < 1:
-            raise UnknownEncounter(_("Keep at least one day: --older-than must be 1 or more."))
+            raise InputError(_("Keep at least one day: --older-than must be 1 or more."))
         cutoff = to_timestamp(datetime.now(timezone.utc) - timedelta(days=older_than_days))
         with write_transaction(self.db) as db:
             ids = encounters.purge_before(db, cutoff)
@@ -405,7 +410,7 @@ class Store:
 
         return bundle(
             self._exported("fhir", plaintext, since),
-            to_timestamp(utc_now()).replace(".", "+").split("+")[0] + "Z",
+            utc_now().strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
 
     def export_csv(

@@ -170,3 +170,39 @@ def test_backup_and_restore_round_trip(store: Store, tmp_path: Path) -> None:
         Store.restore(
             tmp_path / "junk.backup", "x", dest=tmp_path / "j.db", user="juma", passphrase="p"
         )
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        '"',
+        "'",
+        "AND OR NOT",
+        "a*",
+        "NEAR(a b)",
+        "col:val",
+        "-",
+        "()",
+        "   ",
+        "ñandú 日本",
+        "x" * 500,
+    ],
+)
+def test_whatever_a_nurse_types_in_search_is_safe(store: Store, typed: str) -> None:
+    store.save_encounter(make_record("S"))
+    assert isinstance(store.list_encounters(search=typed), list)
+
+
+def test_bad_order_and_bad_purge_are_input_errors(store: Store) -> None:
+    from edgemed.errors import InputError
+
+    with pytest.raises(InputError):
+        store.list_encounters(order="alphabetical")
+    with pytest.raises(InputError):
+        store.purge(0)
+
+
+def test_change_passphrase_needs_the_old_one(store: Store) -> None:
+    with pytest.raises(WrongPassphrase) as wrong:
+        store.change_passphrase(USER, "not the old one", "new")
+    assert wrong.value.hint is None  # not a counted unlock attempt
