@@ -57,6 +57,24 @@ class ModelInfo:
     gpu_layers: int
 
 
+@dataclass(frozen=True)
+class GenerationStats:
+    """How the last generation went (for the bench and the TUI's status line)."""
+
+    prompt_tokens: int
+    generated_tokens: int
+    # Seconds from the request to the first generated token (prompt reading included).
+    first_token_s: float
+    total_s: float
+    cancelled: bool
+
+    @property
+    def decode_tokens_per_s(self) -> float:
+        steps = self.generated_tokens - 1
+        span = self.total_s - self.first_token_s
+        return steps / span if steps > 0 and span > 0 else 0.0
+
+
 class NoModelError(EdgemedError):
     """Asked a model for something while none is installed (rules-only mode)."""
 
@@ -95,6 +113,7 @@ class Engine(ABC):
     def __init__(self) -> None:
         self._cancelled = threading.Event()
         self._busy = threading.Lock()
+        self.last_generation: GenerationStats | None = None
 
     @property
     @abstractmethod

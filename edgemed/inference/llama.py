@@ -14,6 +14,7 @@ import ctypes
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from edgemed.inference.engine import (
     EngineError,
     EngineSettings,
     GenerationCancelled,
+    GenerationStats,
     ModelInfo,
     log_softmax_at,
     prompt_too_long,
@@ -207,6 +209,8 @@ class LlamaCppEngine(Engine):
     ) -> Iterator[str]:
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         produced = 0
+        started = time.perf_counter()
+        first = 0.0
         generator = llama.generate(
             tokens, temp=temperature, repeat_penalty=1.0, grammar=grammar, reset=True
         )
@@ -214,18 +218,22 @@ class LlamaCppEngine(Engine):
             for token in generator:
                 if self._aborted(cancel) or llama_cpp.llama_vocab_is_eog(self._vocab, token):
                     return
+                produced += 1
+                if produced == 1:
+                    first = time.perf_counter() - started
                 piece = decoder.decode(llama.detokenize([token]))
                 if piece:
                     yield piece
-                produced += 1
                 if produced >= max_tokens:
                     return
         except RuntimeError as error:
-            if self._flag[0] == b"x":
-                return
-            raise EngineError(_("llama.cpp failed: {error}").format(error=error)) from None
+            if self._flag[0] != b"x":
+                raise EngineError(_("llama.cpp failed: {error}").format(error=error)) from None
         finally:
             generator.close()
+            self.last_generation = GenerationStats(
+                len(tokens), produced, first, time.perf_counter() - started, self._stopped(cancel)
+            )
 
     def score(
         self, prompt: str | Sequence[ChatMessage], candidates: Sequence[str]

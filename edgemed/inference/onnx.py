@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from edgemed.inference.engine import (
     EngineError,
     EngineSettings,
     GenerationCancelled,
+    GenerationStats,
     ModelInfo,
     log_softmax_at,
     prompt_too_long,
@@ -220,22 +222,31 @@ class OnnxEngine(Engine):
         temperature: float,
         cancel: threading.Event | None,
     ) -> Iterator[str]:
-        logits, past = self.forward(ids, self._empty_past(), 0)
+        started = time.perf_counter()
+        first = 0.0
         produced: list[int] = []
-        shown = ""
-        position = len(ids)
-        while len(produced) < max_tokens and not self._stopped(cancel):
-            token = self._pick(logits[-1], temperature)
-            if token in self._end_ids:
-                return
-            produced.append(token)
-            text = tokenizer.decode(produced, skip_special_tokens=True)
-            # A multi-byte character split over tokens shows as U+FFFD until it is complete.
-            if not text.endswith("\ufffd") and len(text) > len(shown):
-                yield text[len(shown) :]
-                shown = text
-            logits, past = self.forward([token], past, position)
-            position += 1
+        try:
+            logits, past = self.forward(ids, self._empty_past(), 0)
+            shown = ""
+            position = len(ids)
+            while len(produced) < max_tokens and not self._stopped(cancel):
+                token = self._pick(logits[-1], temperature)
+                if token in self._end_ids:
+                    return
+                produced.append(token)
+                if len(produced) == 1:
+                    first = time.perf_counter() - started
+                text = tokenizer.decode(produced, skip_special_tokens=True)
+                # A multi-byte character split over tokens shows as U+FFFD until complete.
+                if not text.endswith("\ufffd") and len(text) > len(shown):
+                    yield text[len(shown) :]
+                    shown = text
+                logits, past = self.forward([token], past, position)
+                position += 1
+        finally:
+            self.last_generation = GenerationStats(
+                len(ids), len(produced), first, time.perf_counter() - started, self._stopped(cancel)
+            )
 
     def score(
         self, prompt: str | Sequence[ChatMessage], candidates: Sequence[str]

@@ -34,6 +34,10 @@ def test_stream_is_greedy_and_repeatable(smollm: LlamaCppEngine) -> None:
     text = "".join(pieces)
     assert text.strip() and "<|im_end|>" not in text
     assert smollm.complete(QUESTION, max_tokens=24) == text
+    stats = smollm.last_generation
+    assert stats is not None and not stats.cancelled
+    assert 0 < stats.generated_tokens <= 24 and stats.prompt_tokens > 10
+    assert 0 < stats.first_token_s <= stats.total_s
 
 
 def test_max_tokens_bounds_the_reply(smollm: LlamaCppEngine) -> None:
@@ -99,6 +103,8 @@ def test_cancel_during_a_long_prompt(smollm: LlamaCppEngine) -> None:
     stopped_in, text = _stop_after(smollm, 0.3, smollm.stream_chat(note, max_tokens=50))
     assert stopped_in < 0.2
     assert text == ""  # stopped before the first token: the prompt was still being read
+    assert smollm.last_generation is not None and smollm.last_generation.cancelled
+    assert smollm.last_generation.generated_tokens == 0
     # The engine is usable afterwards, and gives the same reply as before.
     assert smollm.complete(QUESTION, max_tokens=24) == smollm.complete(QUESTION, max_tokens=24)
 
