@@ -158,3 +158,65 @@ def format_number(value: float) -> str:
 
 
 set_language(_language_from_environment())
+
+
+# ---- Extraction of the protocol texts (babel.cfg registers these for `make i18n`) ------------
+
+# Phrases the protocol engine builds reasons from (it may not import this module).
+ENGINE_PHRASES = ("no emergency sign", "no discriminator")
+_PROTOCOL_TEXT_KEYS = {
+    # Descriptions are for the understanding module's matching, not shown: not translated.
+    "finding": ("label", "question"),
+    "rule": ("text",),
+    "level": ("word",),
+}
+
+Extracted = tuple[int, str, str, list[str]]
+
+
+def _line_of(text: str, value: str) -> int:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if value in line:
+            return number
+    return 0
+
+
+def extract_protocol(
+    fileobj: object, keywords: object, comment_tags: object, options: object
+) -> list[Extracted]:
+    """Babel extractor for ``protocol/data/*.toml``: finding labels and questions, rule texts,
+    level words, score and parameter names become catalog entries."""
+    import tomllib
+
+    raw = fileobj.read()  # type: ignore[attr-defined]
+    text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+    data = tomllib.loads(text)
+    found: list[tuple[str, str]] = []
+    for table, keys in _PROTOCOL_TEXT_KEYS.items():
+        for entry in data.get(table, []):
+            found += [(entry[key], f"{table} {entry.get('id', '')}") for key in keys if entry.get(key)]
+    score = data.get("score")
+    if score:
+        found.append((score["name"], "score"))
+        found += [(p["label"], "score parameter") for p in score.get("parameter", []) if p.get("label")]
+    found += [(phrase, "engine phrase") for phrase in ENGINE_PHRASES]
+    return [(_line_of(text, message), "_", message, [where]) for message, where in found]
+
+
+def extract_notes(
+    fileobj: object, keywords: object, comment_tags: object, options: object
+) -> list[Extracted]:
+    """Babel extractor for the protocol's fixed notes (``*_NOTE = "..."`` in a Python module):
+    the protocol package is pure and cannot call ``_`` itself, the app translates them."""
+    import ast
+
+    raw = fileobj.read()  # type: ignore[attr-defined]
+    tree = ast.parse(raw.decode("utf-8") if isinstance(raw, bytes) else str(raw))
+    found: list[Extracted] = []
+    for node in tree.body:
+        if not isinstance(node, ast.Assign) or not isinstance(node.value, ast.Constant):
+            continue
+        names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+        if any(name.endswith("_NOTE") for name in names) and isinstance(node.value.value, str):
+            found.append((node.lineno, "_", node.value.value, [names[0]]))
+    return found

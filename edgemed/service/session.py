@@ -204,8 +204,9 @@ class Session(EncounterFlow):
 
     def result_view(self, encounter: Encounter, decision: Decision) -> TriageResult:
         warnings = tuple(_(w) for w in decision.warnings) + encounter.vital_warnings
-        if decision.routing_note or encounter.routing_note:
-            warnings += (_(decision.routing_note or encounter.routing_note or ""),)
+        note = decision.routing_note or encounter.routing_note
+        if note:
+            warnings += (_(note),)
         return TriageResult(
             category=decision.category,
             colour=wording.colour_name(decision.category),

@@ -10,7 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Static
 
 from edgemed.errors import EdgemedError
-from edgemed.i18n import N_, _, format_time
+from edgemed.i18n import N_, _, format_time, ngettext
 from edgemed.service import QueueEntry
 from edgemed.tui.screens.base import EdgemedScreen
 from edgemed.tui.text import say, show
@@ -57,9 +57,11 @@ class QueueScreen(EdgemedScreen):
         for entry in entries:
             table.add_row(*self.row(entry), key=entry.encounter_id)
         overdue = sum(1 for e in entries if e.overdue)
-        summary = _("{count} patients today, {overdue} past their target time.").format(
-            count=len(entries), overdue=overdue
-        )
+        summary = ngettext(
+            "{count} patient today, {overdue} past the target time.",
+            "{count} patients today, {overdue} past the target time.",
+            len(entries),
+        ).format(count=len(entries), overdue=overdue)
         if drafts:
             summary += " " + _("{count} unfinished: press r to resume.").format(count=drafts)
         if not entries:

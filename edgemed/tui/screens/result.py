@@ -52,8 +52,8 @@ class ResultScreen(EdgemedScreen):
                 yield Static(show("! " + warning), classes="warning")
             yield Static(
                 show(
-                    _("Saved as {id} (version {version}), protocol {protocol}.").format(
-                        id=result.encounter_id[:8], version=result.version, protocol=result.protocol
+                    _("Saved in the encrypted log (version {version}); protocol {protocol}.").format(
+                        version=result.version, protocol=result.protocol
                     )
                 ),
                 classes="hint",

@@ -74,7 +74,7 @@ class SettingsScreen(EdgemedScreen):
                         compact=True,
                     )
             with Horizontal(classes="form-row"):
-                yield Label(show(_("Auto-lock (minutes, 0 = never)")))
+                yield Label(show(_("Auto-lock (minutes; 0 off)")))
                 yield Input(str(settings.auto_lock_minutes), id="autolock", compact=True)
             yield Static(
                 show(_("Translation: {status}").format(status=review_label(settings.language))),
