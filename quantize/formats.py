@@ -17,6 +17,7 @@ GGUF_TYPES: dict[str, tuple[int, float]] = {
     "q6_k": (18, 6.56),
     "q5_k_m": (17, 5.69),
     "q4_k_m": (15, 4.89),
+    "q4_1": (3, 5.0),
 }
 # ONNX variants and their approximate bits per weight (int4 keeps the embedding in fp32).
 ONNX_TYPES: dict[str, float] = {"fp32": 32.0, "int8": 8.0, "int4": 4.5}

@@ -67,6 +67,11 @@ def _token_name(config: dict[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _byte_level(data: dict[str, Any]) -> bool:
+    steps = pretokenizers.signature(data.get("pre_tokenizer"))
+    return any(step.startswith("ByteLevel") for step in steps)
+
+
 def inspect_tokenizer(source: SourceModel) -> TokenizerReport:
     """Check the tokenizer without converting it: every reason it cannot be carried over."""
     try:
@@ -82,7 +87,9 @@ def inspect_tokenizer(source: SourceModel) -> TokenizerReport:
         problems.append(
             _("Tokenizer type {kind} is not supported (only byte-level BPE).").format(kind=kind)
         )
-    elif data["model"].get("byte_fallback"):
+    elif data["model"].get("byte_fallback") and not _byte_level(data):
+        # byte_fallback only matters when bytes are not already mapped to characters, i.e. in
+        # SentencePiece-style BPE (Llama 2, Gemma); byte-level BPE never falls back.
         problems.append(
             _("SentencePiece-style BPE (byte_fallback) tokenizers are not supported yet.")
         )
