@@ -30,6 +30,7 @@ from edgemed.protocol import (
     load_protocol,
 )
 from edgemed.protocol.definition import FIELD_NAMES, NUMERIC_FIELDS
+from edgemed.protocol.evaluation import Facts, category_of, fired, reach
 from edgemed.protocol.vital_limits import LIMITS
 
 PROTOCOLS = ("sats-adult", "iitt-adult", "etat-child")
@@ -325,3 +326,16 @@ def test_unknown_pregnancy_never_lowers_the_category(
 
 def test_category_order_is_the_urgency_order() -> None:
     assert [c.urgency for c in Category] == [0, 1, 2, 3]
+
+
+@SETTINGS
+@given(cases())
+def test_the_fast_path_agrees_with_the_reasons(
+    case: tuple[str, Patient, Vitals, list[Finding]],
+) -> None:
+    """The warnings ask "what if" through ``reach``; it must match the decision's own path."""
+    protocol_id, patient, vitals_, findings_ = case
+    protocol = load_protocol(protocol_id)
+    facts = Facts(patient, vitals_, frozenset(f.id for f in findings_ if f.counts))
+    assert reach(protocol, facts) is category_of(protocol, fired(protocol, facts))
+    assert assess(patient, vitals_, findings_, protocol_id).category is reach(protocol, facts)
