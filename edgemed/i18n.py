@@ -194,11 +194,13 @@ def extract_protocol(
     found: list[tuple[str, str]] = []
     for table, keys in _PROTOCOL_TEXT_KEYS.items():
         for entry in data.get(table, []):
-            found += [(entry[key], f"{table} {entry.get('id', '')}") for key in keys if entry.get(key)]
+            where = f"{table} {entry.get('id', '')}"
+            found += [(entry[key], where) for key in keys if entry.get(key)]
     score = data.get("score")
     if score:
         found.append((score["name"], "score"))
-        found += [(p["label"], "score parameter") for p in score.get("parameter", []) if p.get("label")]
+        parameters = score.get("parameter", [])
+        found += [(p["label"], "score parameter") for p in parameters if p.get("label")]
     found += [(phrase, "engine phrase") for phrase in ENGINE_PHRASES]
     return [(_line_of(text, message), "_", message, [where]) for message, where in found]
 

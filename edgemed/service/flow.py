@@ -182,7 +182,8 @@ class EncounterFlow(ABC):
     def emergency_signs(self, encounter: Encounter) -> list[SignChoice]:
         """The protocol's emergency signs (any one makes it RED), with what is already known."""
         protocol = self.protocol_for(encounter)
-        present = {f.id for f in encounter.findings() if f.presence is Presence.PRESENT}
+        # Only what the nurse confirmed is pre-ticked: a proposal is never a tick by itself.
+        present = {f.id for f in encounter.findings() if f.counts}
         return [
             SignChoice(fid, _(d.label), _(d.description), fid in present)
             for fid, d in protocol.findings.items()
