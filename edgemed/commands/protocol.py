@@ -59,9 +59,11 @@ def show(protocol_id: str) -> None:
         if rule.findings == (rule.id,):
             continue  # a finding's own rule, listed above
         level = _("one level up") if rule.up_triage else rule.category.name  # type: ignore[union-attr]
-        echo(f"  {rule.id:<28} {level:<7} {rule.text}")
+        echo(f"  {rule.id:<28} {level:<12} {rule.text}")
         if rule.when.describe():
-            echo(f"  {'':<28} {'':<7} " + _("applies when: {who}").format(who=rule.when.describe()))
+            echo(
+                f"  {'':<28} {'':<12} " + _("applies when: {who}").format(who=rule.when.describe())
+            )
     if p.score is not None:
         echo("")
         echo(_("Score: {name}").format(name=p.score.name))

@@ -4,6 +4,7 @@ This package is edgemed's safety core. It imports nothing else of edgemed (an im
 contract enforces it): the category never depends on a model, a screen or a database.
 """
 
+from edgemed.protocol.case import Case, parse_case
 from edgemed.protocol.definition import FindingDefinition, Protocol, UnverifiedCell
 from edgemed.protocol.domain import (
     AVPU,
@@ -32,6 +33,7 @@ from edgemed.protocol.vital_limits import check_vitals
 
 __all__ = [
     "AVPU",
+    "Case",
     "Category",
     "Decision",
     "Finding",
@@ -54,5 +56,6 @@ __all__ = [
     "check_vitals",
     "load_protocol",
     "most_urgent",
+    "parse_case",
     "route",
 ]

@@ -296,6 +296,10 @@ class Protocol:
         for rule in self.rules:
             if not rule.verified:
                 cells.append(UnverifiedCell(f"rule {rule.id}", rule.text, rule.source, rule.note))
+        for finding in self.findings.values():
+            # A sign with its own rule is listed above; one used only inside rules is listed here.
+            if not finding.verified and finding.rule_id != finding.id:
+                cells.append(UnverifiedCell(f"finding {finding.id}", finding.label, finding.source))
         if self.score is not None:
             score = self.score
             for parameter in score.parameters:
