@@ -160,3 +160,25 @@ def test_both_sides_of_every_numeric_threshold_have_a_case() -> None:
                 if not (inside and outside):
                     problems.append(f"{protocol_id} {threshold.describe()} at {edge:g}")
     assert not problems, problems
+
+
+def test_both_sides_of_every_age_cut_off_have_a_case() -> None:
+    """Age bands (tiny baby, ESI danger zones, IITT over 50) are tested across their edges."""
+    problems = []
+    for protocol_id in available_protocols():
+        protocol = load_protocol(protocol_id)
+        ages = [
+            age
+            for case in CASES
+            if case.case.protocol == protocol_id
+            and (age := case.case.patient.age_in_months) is not None
+        ]
+        for rule in protocol.rules:
+            for edge in (rule.when.age_months_min, rule.when.age_months_below):
+                if edge is None:
+                    continue
+                below = any(edge - 12 <= a < edge for a in ages)
+                at_or_above = any(edge <= a <= edge + 12 for a in ages)
+                if not (below and at_or_above):
+                    problems.append(f"{protocol_id} {rule.id} at {edge:g} months")
+    assert not problems, problems
