@@ -1,0 +1,277 @@
+"""``edgemed bundle install DIR``: install a checked bundle into a fresh virtual environment.
+
+Standard library only: on a blank device ``install.sh`` runs this module straight out of the
+edgemed wheel inside the bundle. The layout it makes under the prefix (``/opt/edgemed``)::
+
+    releases/<version>-<fingerprint>/   one virtual environment per installed bundle
+    current -> releases/...             switched only once the new release has passed its check
+    edgemed.env                         where translations, catalog and data live (systemd reads it)
+    bin/edgemed                         the command, with edgemed.env applied
+
+A power cut during an install leaves ``current`` on the release that worked before.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgemed.bundle.manifest import BundleError, BundleManifest, check_bundle, fingerprint
+from edgemed.bundle.pip import run_pip, sealed_environment
+from edgemed.errors import EdgemedError
+from edgemed.i18n import _
+
+Report = Callable[[str], None]
+# A case every protocol decides: the installed program must triage it before it goes live.
+_SMOKE_CASE = {"patient": {"age_years": 40}, "vitals": {"hr": 80, "rr": 16}, "findings": []}
+
+
+@dataclass(frozen=True)
+class InstallRequest:
+    bundle: Path
+    prefix: Path
+    data_dir: Path | None = None
+    rules_only: bool = False
+    expect_fingerprint: str | None = None
+    python: str = sys.executable
+
+
+@dataclass(frozen=True)
+class InstalledRelease:
+    release: Path
+    prefix: Path
+    fingerprint: str
+    model: str | None
+    decision: dict[str, object]
+
+    @property
+    def command(self) -> Path:
+        return self.prefix / "bin" / "edgemed"
+
+
+def default_prefix() -> Path:
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return Path("/opt/edgemed")
+    return Path.home() / ".local" / "opt" / "edgemed"
+
+
+def _python_version(python: str) -> tuple[str, str]:
+    probe = subprocess.run(
+        [python, "-c", "import platform; print(platform.python_version(), platform.machine())"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if probe.returncode != 0:
+        raise BundleError(_("{python} does not run.").format(python=python))
+    version, machine = probe.stdout.split()
+    return ".".join(version.split(".")[:2]), machine
+
+
+def _check_device(manifest: BundleManifest, python: str) -> None:
+    version, machine = _python_version(python)
+    machine = "aarch64" if machine == "arm64" else machine
+    target = manifest.target
+    if machine != target.machine or version != target.python:
+        raise BundleError(
+            _(
+                "This bundle is for {target} ({tmachine}, Python {tpython}); this device is "
+                "{machine} with Python {python}."
+            ).format(
+                target=target.id,
+                tmachine=target.machine,
+                tpython=target.python,
+                machine=machine,
+                python=version,
+            ),
+            hint=_(
+                "Build a bundle for this device: `edgemed bundle build --target ID` (with "
+                "--python {python} if its Python differs from the target's)."
+            ).format(python=version),
+        )
+
+
+def _environment_file(prefix: Path, data_dir: Path | None) -> dict[str, str]:
+    current = prefix / "current" / "share"
+    values = {"EDGEMED_LOCALES": str(current / "locales")}
+    values["EDGEMED_CATALOG"] = str(current / "catalog.toml")
+    if data_dir is not None:
+        values["EDGEMED_HOME"] = str(data_dir)
+    return values
+
+
+def _write_launcher(prefix: Path, values: dict[str, str]) -> None:
+    lines = "".join(f"{key}={value}\n" for key, value in sorted(values.items()))
+    (prefix / "edgemed.env").write_text(
+        "# Read by bin/edgemed and by the kiosk unit (EnvironmentFile=).\n" + lines, "utf-8"
+    )
+    launcher = prefix / "bin" / "edgemed"
+    launcher.parent.mkdir(exist_ok=True)
+    launcher.write_text(
+        "#!/bin/sh\n# edgemed with the settings of this install (edgemed.env).\nset -a\n"
+        f'. "{prefix}/edgemed.env"\nset +a\nexec "{prefix}/current/bin/edgemed" "$@"\n',
+        "utf-8",
+    )
+    launcher.chmod(0o755)
+
+
+def _install_packages(
+    request: InstallRequest, manifest: BundleManifest, release: Path, report: Report
+) -> None:
+    python = release / "bin" / "python"
+    links = ["--no-index", "--find-links", str(request.bundle / "wheels")]
+    if (request.bundle / "sources").is_dir():
+        links += ["--find-links", str(request.bundle / "sources")]
+    requirements = list(manifest.requirements)
+    environment: dict[str, str] = {}
+    if request.rules_only:
+        requirements = [r for r in requirements if not r.startswith("llama-cpp-python")]
+    elif manifest.llama.kind == "sdist":
+        environment = {"CMAKE_ARGS": manifest.llama.cmake_args, **manifest.llama.build_environment}
+        report(
+            _(
+                "Compiling llama.cpp for {target} (CMAKE_ARGS={flags}): about 6 minutes on a "
+                "laptop, 15 on a Pi 5, 30 or more on a Pi 4..."
+            ).format(target=manifest.target.id, flags=manifest.llama.cmake_args)
+        )
+    report(_("Installing {n} packages from the bundle (no network)...").format(n=len(requirements)))
+    run_pip(
+        python,
+        ["install", "--no-cache-dir", "--quiet", *links, *requirements],
+        what=_("Installing edgemed's dependencies"),
+        sealed=True,
+        environment=environment,
+    )
+    # edgemed itself last and without dependencies: a rules-only install has no llama.cpp.
+    run_pip(
+        python,
+        [
+            "install",
+            "--no-cache-dir",
+            "--quiet",
+            "--no-deps",
+            *links,
+            f"edgemed=={manifest.edgemed_version}",
+        ],
+        what=_("Installing edgemed"),
+        sealed=True,
+    )
+
+
+def _run_edgemed(release: Path, values: dict[str, str], arguments: list[str], stdin: str) -> str:
+    environment = sealed_environment(values)
+    environment["EDGEMED_LOCALES"] = str(release / "share" / "locales")
+    environment["EDGEMED_CATALOG"] = str(release / "share" / "catalog.toml")
+    result = subprocess.run(
+        [str(release / "bin" / "edgemed"), *arguments],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise BundleError(
+            _("The installed edgemed failed `edgemed {args}`: {error}").format(
+                args=" ".join(arguments), error=(result.stderr or result.stdout).strip()[-800:]
+            ),
+            hint=_("The previous install (if any) is still the one in use."),
+        )
+    return result.stdout
+
+
+def _switch(prefix: Path, release: Path) -> None:
+    link = prefix / "current"
+    temporary = prefix / ".current.new"
+    temporary.unlink(missing_ok=True)
+    temporary.symlink_to(release.relative_to(prefix))
+    os.replace(temporary, link)  # atomic: `current` is always one whole release
+
+
+def install_bundle(request: InstallRequest, report: Report = print) -> InstalledRelease:
+    """Check the bundle, install it as a new release, smoke-test it, then make it current."""
+    bundle = Path(request.bundle).resolve()
+    request = InstallRequest(**{**request.__dict__, "bundle": bundle})
+    report(_("Checking every file of {bundle}...").format(bundle=bundle))
+    manifest = check_bundle(bundle)
+    printed = fingerprint(bundle)
+    if request.expect_fingerprint and request.expect_fingerprint.lower() != printed:
+        raise BundleError(
+            _("The bundle's fingerprint is {actual}, not {expected}: it is another bundle.").format(
+                actual=printed, expected=request.expect_fingerprint
+            )
+        )
+    report(_("Bundle fingerprint: {fp}").format(fp=printed))
+    _check_device(manifest, request.python)
+    prefix = request.prefix.resolve()
+    release = prefix / "releases" / f"{manifest.edgemed_version}-{printed[:12]}"
+    if release.exists():
+        shutil.rmtree(release)  # an earlier attempt that never became current
+    release.parent.mkdir(parents=True, exist_ok=True)
+    report(_("Creating {release}...").format(release=release))
+    created = subprocess.run(
+        [request.python, "-m", "venv", str(release)], capture_output=True, text=True, check=False
+    )
+    if created.returncode != 0:
+        raise BundleError(
+            _("Could not create a virtual environment: {error}").format(error=created.stderr),
+            hint=_("On Debian, Ubuntu or Raspberry Pi OS: apt-get install python3-venv"),
+        )
+    _install_packages(request, manifest, release, report)
+    if (bundle / "share").is_dir():
+        shutil.copytree(bundle / "share", release / "share", dirs_exist_ok=True)
+    values = _environment_file(prefix, request.data_dir)
+    model = None
+    if manifest.model and not request.rules_only:
+        report(_("Importing the model {id}...").format(id=manifest.model))
+        _run_edgemed(release, values, ["models", "import", str(bundle / "models")], "")
+        model = manifest.model
+    report(_("Checking the installed program on a test case..."))
+    decision = json.loads(_run_edgemed(release, values, ["assess", "-"], json.dumps(_SMOKE_CASE)))
+    _switch(prefix, release)
+    _write_launcher(prefix, values)
+    report(
+        _("edgemed {version} is installed: {command}").format(
+            version=manifest.edgemed_version, command=prefix / "bin" / "edgemed"
+        )
+    )
+    return InstalledRelease(release, prefix, printed, model, decision)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``install.sh``'s entry point, before edgemed (and click) are installed."""
+    parser = argparse.ArgumentParser(prog="install.sh", description=_("Install edgemed offline."))
+    parser.add_argument("bundle", type=Path)
+    parser.add_argument("--prefix", type=Path, default=default_prefix())
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--rules-only", action="store_true")
+    parser.add_argument("--expect-fingerprint", default=None)
+    options = parser.parse_args(argv)
+    request = InstallRequest(
+        bundle=options.bundle,
+        prefix=options.prefix,
+        data_dir=options.data_dir,
+        rules_only=options.rules_only,
+        expect_fingerprint=options.expect_fingerprint,
+    )
+    try:
+        install_bundle(request)
+    except EdgemedError as error:
+        print(_("Error: {message}").format(message=error.message), file=sys.stderr)
+        if error.hint:
+            print(error.hint, file=sys.stderr)
+        return error.exit_code
+    return 0
+
+
+__all__ = ["InstallRequest", "InstalledRelease", "default_prefix", "install_bundle", "main"]
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,259 @@
+"""The offline bundle's manifest (``bundle.json``) and the check of every file against it.
+
+Standard library only: on a blank device this module runs straight out of the edgemed wheel in
+the bundle, before anything is installed (see :mod:`edgemed.bundle.installer`).
+
+Two lists guard a bundle. ``SHA256SUMS`` (coreutils format) names every other file, so a
+technician can check a stick with ``sha256sum -c SHA256SUMS`` before running anything on it, and
+``sha256sum SHA256SUMS`` is the bundle's *fingerprint*, printed when it is built: equal
+fingerprints mean equal bundles. ``bundle.json`` says what the bundle is for and lists every
+file again with its size; the installer refuses a bundle where any file is missing, differs, or
+where a file that no list names sits in a folder pip or the model import would read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from edgemed.errors import EdgemedError, InputError
+from edgemed.i18n import _
+
+SCHEMA = 1
+MANIFEST = "bundle.json"
+CHECKSUMS = "SHA256SUMS"
+# Folders whose every file must be listed: pip reads all of wheels/ and sources/.
+GUARDED = ("wheels", "sources", "models", "share", "kiosk")
+_CHUNK = 1024 * 1024
+
+
+class BundleError(EdgemedError):
+    """A bundle that cannot be used as it is."""
+
+
+class BundleTampered(BundleError):
+    """Files that differ from the bundle's lists: corrupt, replaced, added or missing."""
+
+    def __init__(self, directory: Path, problems: list[str]) -> None:
+        shown = problems[:10]
+        more = len(problems) - len(shown)
+        lines = "\n".join(f"  - {p}" for p in shown)
+        if more:
+            lines += "\n  " + _("... and {n} more").format(n=more)
+        super().__init__(
+            _("The bundle in {directory} failed its check; nothing was installed:\n{lines}").format(
+                directory=directory, lines=lines
+            ),
+            hint=_(
+                "Copy the bundle again from the machine that built it (the stick may be "
+                "failing), and compare `sha256sum SHA256SUMS` with the fingerprint printed "
+                "when it was built."
+            ),
+        )
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class BundleFile:
+    path: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class TargetFacts:
+    """What the bundle was built for: the installer compares it with the machine it runs on."""
+
+    id: str
+    profile: str
+    machine: str
+    python: str
+    glibc: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class LlamaBuild:
+    """How llama-cpp-python arrives: compiled on the device from ``file``, or a prebuilt wheel."""
+
+    kind: str  # "sdist", "wheel" or "none"
+    file: str = ""
+    cmake_args: str = ""
+    build_environment: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BundleManifest:
+    edgemed_version: str
+    target: TargetFacts
+    llama: LlamaBuild
+    requirements: tuple[str, ...]
+    files: tuple[BundleFile, ...]
+    model: str | None = None
+    created_at: str = ""
+    created_by: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "created_by": self.created_by,
+            "created_at": self.created_at,
+            "edgemed_version": self.edgemed_version,
+            "target": self.target.__dict__,
+            "llama": self.llama.__dict__,
+            "requirements": list(self.requirements),
+            "model": self.model,
+            "files": [f.__dict__ for f in self.files],
+        }
+
+    @classmethod
+    def from_json(cls, raw: Any, where: Path) -> BundleManifest:
+        if not isinstance(raw, dict) or raw.get("schema") != SCHEMA:
+            found = raw.get("schema") if isinstance(raw, dict) else None
+            raise BundleError(
+                _("{file} has schema {found}; this edgemed reads bundle schema {known}.").format(
+                    file=where, found=found, known=SCHEMA
+                ),
+                hint=_("Build the bundle again with this version of edgemed."),
+            )
+        try:
+            return cls(
+                edgemed_version=str(raw["edgemed_version"]),
+                target=TargetFacts(**{k: str(v) for k, v in raw["target"].items()}),
+                llama=LlamaBuild(
+                    kind=str(raw["llama"]["kind"]),
+                    file=str(raw["llama"].get("file", "")),
+                    cmake_args=str(raw["llama"].get("cmake_args", "")),
+                    build_environment=dict(raw["llama"].get("build_environment", {})),
+                ),
+                requirements=tuple(str(r) for r in raw["requirements"]),
+                files=tuple(
+                    BundleFile(safe_path(str(f["path"]), where), str(f["sha256"]), int(f["size"]))
+                    for f in raw["files"]
+                ),
+                model=raw.get("model"),
+                created_at=str(raw.get("created_at", "")),
+                created_by=str(raw.get("created_by", "")),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise BundleError(
+                _("{file} is incomplete or damaged ({error}).").format(file=where, error=error)
+            ) from None
+
+
+def safe_path(path: str, where: Path) -> str:
+    # A bundle comes from a USB stick: no listed path may point outside it.
+    pure = PurePosixPath(path)
+    if not path or pure.is_absolute() or ".." in pure.parts or "\\" in path:
+        raise BundleError(
+            _("{file}: the path {path!r} leaves the bundle.").format(file=where, path=path)
+        )
+    return str(pure)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def describe(directory: Path, relative: str) -> BundleFile:
+    path = directory / relative
+    return BundleFile(relative, sha256_file(path), path.stat().st_size)
+
+
+def write_lists(directory: Path, manifest: BundleManifest) -> str:
+    """Write ``bundle.json`` and ``SHA256SUMS``; returns the bundle's fingerprint."""
+    (directory / MANIFEST).write_text(
+        json.dumps(manifest.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    listed = [*manifest.files, describe(directory, MANIFEST)]
+    lines = "".join(f"{f.sha256}  {f.path}\n" for f in sorted(listed, key=lambda f: f.path))
+    (directory / CHECKSUMS).write_text(lines, encoding="utf-8")
+    return fingerprint(directory)
+
+
+def fingerprint(directory: Path) -> str:
+    """The sha256 of ``SHA256SUMS``: what ``sha256sum SHA256SUMS`` prints on any device."""
+    return sha256_file(directory / CHECKSUMS)
+
+
+def read_bundle(directory: Path) -> BundleManifest:
+    path = directory / MANIFEST
+    if not path.is_file():
+        raise InputError(
+            _("No {name} in {directory}: this is not an edgemed bundle.").format(
+                name=MANIFEST, directory=directory
+            ),
+            hint=_("Point at the folder that holds install.sh and bundle.json."),
+        )
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise BundleTampered(
+            directory, [_("{file}: {error}").format(file=MANIFEST, error=error)]
+        ) from None
+    return BundleManifest.from_json(raw, path)
+
+
+def _checksum_list(directory: Path) -> dict[str, str]:
+    listed: dict[str, str] = {}
+    try:
+        text = (directory / CHECKSUMS).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return listed
+    for line in text.splitlines():
+        sha, _sep, name = line.partition("  ")
+        listed[name] = sha
+    return listed
+
+
+def check_bundle(directory: Path) -> BundleManifest:
+    """Check every file of the bundle; raise :class:`BundleTampered` naming each problem."""
+    directory = Path(directory)
+    manifest = read_bundle(directory)
+    sums = _checksum_list(directory)
+    problems: list[str] = []
+    if not sums:
+        problems.append(_("{file} is missing or unreadable").format(file=CHECKSUMS))
+    elif sums.get(MANIFEST) != sha256_file(directory / MANIFEST):
+        problems.append(_("{file} does not match {sums}").format(file=MANIFEST, sums=CHECKSUMS))
+    for item in manifest.files:
+        path = directory / item.path
+        if not path.is_file():
+            problems.append(_("{file} is missing").format(file=item.path))
+            continue
+        size = path.stat().st_size
+        if size != item.size:
+            problems.append(
+                _("{file} has {size} bytes, the bundle says {expected}").format(
+                    file=item.path, size=size, expected=item.size
+                )
+            )
+            continue
+        actual = sha256_file(path)
+        if actual != item.sha256 or sums.get(item.path, actual) != actual:
+            problems.append(
+                _("{file} does not match its sha256: corrupt or replaced").format(file=item.path)
+            )
+    listed = {f.path for f in manifest.files}
+    for folder in GUARDED:
+        root = directory / folder
+        if not root.is_dir():
+            continue
+        for path in sorted(root.rglob("*")):
+            relative = path.relative_to(directory).as_posix()
+            if (path.is_file() or path.is_symlink()) and relative not in listed:
+                problems.append(
+                    _("{file} is not part of the bundle (added after it was built)").format(
+                        file=relative
+                    )
+                )
+    if problems:
+        raise BundleTampered(directory, problems)
+    return manifest
