@@ -156,3 +156,21 @@ def test_rules_only_mode_without_a_model(tmp_path: object, monkeypatch: pytest.M
         engine.score("x", ["y"])
     with pytest.raises(NoModelError):
         engine.json(QUESTION, {"type": "object"})
+
+
+def test_default_engine_takes_its_settings_from_the_doctor(
+    default_model: InstalledModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from edgemed.hardware import advice_for, gather_facts
+    from edgemed.inference.opening import llama_build
+
+    use_shared_models(monkeypatch)
+    engine = open_default_engine()
+    try:
+        advice = advice_for(gather_facts(*llama_build()))
+        assert engine.info.model_id == default_model.artifact.id
+        assert engine.info.threads == advice.threads
+        assert engine.info.context == min(advice.context, default_model.artifact.context)
+        assert engine.info.gpu_layers == advice.gpu_layers
+    finally:
+        engine.close()
