@@ -231,6 +231,8 @@ class LlamaCppEngine(Engine):
                 raise EngineError(_("llama.cpp failed: {error}").format(error=error)) from None
         finally:
             generator.close()
+            if self._flag[0] == b"x":
+                llama._requires_eval = True  # an aborted decode leaves stale logits behind
             self.last_generation = GenerationStats(
                 len(tokens), produced, first, time.perf_counter() - started, self._stopped(cancel)
             )
@@ -267,6 +269,9 @@ class LlamaCppEngine(Engine):
                 # Back to the end of the prompt for the next candidate (KV cache kept).
                 llama.n_tokens = len(tokens)
                 scores[candidate] = total
+            # The logits now belong to a candidate, not to the prompt's end: a generation with
+            # this exact prompt must evaluate again rather than sample from them.
+            llama._requires_eval = True
             return scores
 
     def _prefill(self, llama: llama_cpp.Llama, tokens: list[int]) -> bool:

@@ -174,3 +174,9 @@ def test_default_engine_takes_its_settings_from_the_doctor(
         assert engine.info.gpu_layers == advice.gpu_layers
     finally:
         engine.close()
+
+
+def test_scoring_does_not_disturb_the_next_generation(smollm: LlamaCppEngine) -> None:
+    reference = smollm.complete(QUESTION, max_tokens=12)
+    smollm.score(QUESTION, ["Dry mouth, sunken eyes", "Zebra crossing"])
+    assert smollm.complete(QUESTION, max_tokens=12) == reference
