@@ -1,0 +1,205 @@
+"""``edgemed eval FILE.jsonl``: how well understanding + protocol triage published vignettes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from edgemed.errors import InputError
+from edgemed.i18n import _
+from edgemed.understand.evaluation import (
+    DEFAULT_MAPPING,
+    labels_most_urgent_first,
+    modes_for,
+    parse_mapping,
+    report,
+    run_evaluation,
+)
+from edgemed.understand.proposal import DEFAULT_METHODS, LLM
+from edgemed.understand.vignettes import read_vignettes
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def render_table(data: dict[str, Any]) -> str:
+    """The report as a few plain-text tables (what a reviewer reads in a terminal)."""
+    lines: list[str] = []
+    labels: list[str] = data["labels"]
+    mapping = ", ".join(f"{k}->{v}" for k, v in data["mapping"].items())
+    lines.append(_("Category mapping: {mapping}").format(mapping=mapping))
+    for mode, body in data["modes"].items():
+        t = body["triage"]
+        lines.append("")
+        lines.append(_("== {mode} ==").format(mode=mode))
+        lines.append(
+            _(
+                "Exact agreement {agree} ({n} vignettes); {top} caught {caught}/{total}; "
+                "under-triage of {top} {under}; over-triage {over}"
+            ).format(
+                agree=_percent(t["exact_agreement"]),
+                n=t["n"],
+                top=t["most_urgent_label"],
+                caught=t["most_urgent_caught"],
+                total=t["most_urgent_total"],
+                under=_percent(t["under_triage_most_urgent"]),
+                over=_percent(t["over_triage"]),
+            )
+        )
+        width = max(8, *(len(x) for x in labels))
+        lines.append(
+            _("reference \\ predicted").ljust(22) + "".join(x.rjust(width) for x in labels)
+        )
+        for a in labels:
+            row = "".join(str(t["confusion"][a][b]).rjust(width) for b in labels)
+            agree = _percent(t["per_label_agreement"][a])
+            lines.append(f"{a:<22}{row}   {agree}")
+        if body["extraction"]:
+            lines.append(
+                _("extraction")
+                + "  "
+                + "  ".join(
+                    h.rjust(9)
+                    for h in (
+                        _("locale"),
+                        _("precision"),
+                        _("recall"),
+                        _("red-flag"),
+                        _("negation"),
+                    )
+                )
+            )
+            for locale, e in body["extraction"].items():
+                negation = f"{e['negation_errors']}/{e['denied']}"
+                lines.append(
+                    " " * 12
+                    + "  ".join(
+                        x.rjust(9)
+                        for x in (
+                            locale,
+                            _percent(e["precision"]),
+                            _percent(e["recall"]),
+                            _percent(e["red_flag_recall"]),
+                            negation,
+                        )
+                    )
+                )
+    return "\n".join(lines)
+
+
+@click.command(
+    "eval",
+    help=_(
+        "Triage every vignette in FILE.jsonl and compare with its reference label.\n\n"
+        'Each line: {"id", "text", "reference_triage" or "label"}, optionally "locale", '
+        '"patient", "vitals", "findings" and "absent" (annotations). Unassisted mode '
+        "accepts every proposal as it is (no nurse: the lower bound); --oracle feeds the "
+        "annotated findings instead, to separate extraction errors from protocol errors."
+    ),
+)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--annotations",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help=_("Annotated findings/vitals/patient for FILE's vignettes, matched by id."),
+)
+@click.option("--oracle", is_flag=True, help=_("Use the annotated findings instead of extraction."))
+@click.option(
+    "--methods",
+    default=",".join(DEFAULT_METHODS),
+    show_default=True,
+    help=_("Understanding methods to run, each alone and combined: lexicon, embedding, llm."),
+)
+@click.option(
+    "--map",
+    "mapping_text",
+    default=",".join(f"{k}={v}" for k, v in DEFAULT_MAPPING.items()),
+    show_default=True,
+    help=_("How categories map onto the file's labels."),
+)
+@click.option(
+    "--field",
+    "text_field",
+    default="text",
+    show_default=True,
+    help=_("Which field of each line holds the text."),
+)
+@click.option(
+    "--locale",
+    default="en",
+    show_default=True,
+    help=_('Language of lines that do not say (their "locale" field wins).'),
+)
+@click.option(
+    "--protocol",
+    "protocol_id",
+    default=None,
+    help=_("Force one protocol instead of routing by age."),
+)
+@click.option(
+    "--model",
+    default="default",
+    show_default=True,
+    help=_("Model for the llm method (an installed id or a path)."),
+)
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=_("Also write the full report as JSON to this file (- for standard output)."),
+)
+def evaluate(
+    file: Path,
+    annotations: Path | None,
+    oracle: bool,
+    methods: str,
+    mapping_text: str,
+    text_field: str,
+    locale: str,
+    protocol_id: str | None,
+    model: str,
+    json_out: Path | None,
+) -> None:
+    mapping = parse_mapping(mapping_text)
+    labels = labels_most_urgent_first(mapping)
+    chosen = [m.strip() for m in methods.split(",") if m.strip()]
+    modes = modes_for(chosen, oracle)
+    vignettes = read_vignettes(file, labels, text_field, locale, annotations)
+    if protocol_id is not None:
+        from edgemed.protocol import available_protocols
+
+        if protocol_id not in available_protocols():
+            raise InputError(
+                _("Unknown protocol {id}.").format(id=protocol_id),
+                hint=_("Available: {ids}").format(ids=", ".join(available_protocols())),
+            )
+    engine = None
+    if LLM in chosen and not oracle:
+        from edgemed.inference.opening import open_engine
+
+        engine = open_engine(model)
+    with click.progressbar(
+        length=len(vignettes) * len(modes),
+        label=_("Evaluating"),
+        file=sys.stderr,
+    ) as bar:
+
+        def tick() -> None:
+            bar.update(1)
+
+        results = run_evaluation(vignettes, modes, mapping, protocol_id, engine, tick=tick)
+    data = report(results, labels, mapping)
+    data["file"] = file.name
+    data["annotations"] = annotations.name if annotations else None
+    if json_out is not None:
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+        if str(json_out) == "-":
+            click.echo(text)
+            return
+        json_out.write_text(text + "\n", encoding="utf-8")
+    click.echo(render_table(data))
