@@ -124,7 +124,8 @@ def _gguf_ladder(
                 say(_("kept   {file}").format(file=target.name))
             else:
                 say(_("quant  {file}").format(file=target.name))
-                ladder.quantize_gguf(base, target, quant, request.threads)
+                log = request.out / WORK / "llama.cpp.log"
+                ladder.quantize_gguf(base, target, quant, request.threads, log=log)
         built.append(bundle.BuiltArtifact(f"{stem}-{quant}", "gguf", quant, target))
     return built
 

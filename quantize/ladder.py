@@ -7,6 +7,9 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from edgemed.i18n import _
@@ -14,7 +17,26 @@ from quantize.errors import QuantizeError
 from quantize.formats import GGUF_TYPES
 
 
-def quantize_gguf(base: Path, out_path: Path, quant: str, threads: int | None = None) -> Path:
+@contextmanager
+def _native_log(log: Path | None) -> Iterator[None]:
+    """Send llama.cpp's own stderr lines (hundreds per model) to ``log`` instead of the screen."""
+    if log is None:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with log.open("ab") as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def quantize_gguf(
+    base: Path, out_path: Path, quant: str, threads: int | None = None, log: Path | None = None
+) -> Path:
     """Quantize ``base`` (an f32/f16/bf16 GGUF) to ``quant``, via ``<out>.part``."""
     import llama_cpp
 
@@ -23,15 +45,17 @@ def quantize_gguf(base: Path, out_path: Path, quant: str, threads: int | None = 
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = code
     params.nthread = threads or max(1, os.cpu_count() or 1)
-    status = llama_cpp.llama_model_quantize(
-        str(base).encode(), str(part).encode(), llama_cpp.byref(params)
-    )
+    with _native_log(log):
+        status = llama_cpp.llama_model_quantize(
+            str(base).encode(), str(part).encode(), llama_cpp.byref(params)
+        )
     if status != 0 or not part.is_file():
         part.unlink(missing_ok=True)
         raise QuantizeError(
             _("llama.cpp could not quantize {base} to {quant} (status {status}).").format(
                 base=base.name, quant=quant, status=status
-            )
+            ),
+            hint=_("llama.cpp's messages are in {log}.").format(log=log) if log else None,
         )
     os.replace(part, out_path)
     return out_path
