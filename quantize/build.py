@@ -174,7 +174,14 @@ def evaluate_artifacts(
             run, speed = evaluation.gguf_logits(item.path)
         else:
             run, speed = evaluation.onnx_logits(item.path)
-        quality = evaluation.compare(source, run, ids)
+        bar = click.progressbar(
+            length=len(ids),
+            label=_("eval   {id}").format(id=item.id),
+            show_eta=True,
+            file=sys.stderr,
+        )
+        with bar:
+            quality = evaluation.compare(source, run, ids, progress=bar.update)
         item.metrics = quality.metrics()
         item.metrics["tokens_per_s"] = round(speed(), 2)
         item.metrics["recommended"] = 1.0 if quality.kld <= max_kld else 0.0

@@ -59,10 +59,14 @@ def _log_softmax(logits: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
-def compare(source: Logits, artifact: Logits, ids: list[int]) -> Quality:
+def compare(
+    source: Logits, artifact: Logits, ids: list[int], progress: Callable[[int], None] | None = None
+) -> Quality:
     """Perplexity of the artifact and its divergence from the source, window by window."""
     nll, kld, same, count = 0.0, 0.0, 0, 0
     for chunk in windows(ids):
+        if progress is not None:
+            progress(len(chunk))
         p = _log_softmax(source(chunk)[:-1])
         q = _log_softmax(artifact(chunk)[:-1])
         targets = np.asarray(chunk[1:])

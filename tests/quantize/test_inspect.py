@@ -88,3 +88,11 @@ def test_unknown_quant_name_lists_the_choices(tiny_models: dict[str, Path]) -> N
     with pytest.raises(SystemExit) as stop:
         main(["inspect", str(tiny_models["llama"]), "--gguf", "q3_xx"])
     assert stop.value.code == 2
+
+
+def test_json_report_for_scripts(tiny_models: dict[str, Path]) -> None:
+    outcome = CliRunner().invoke(cli, ["inspect", str(tiny_models["gemma3"]), "--json"])
+    assert outcome.exit_code == 0, outcome.output
+    report = json.loads(outcome.output)
+    assert report["go"] is True and report["family"] == "gemma3"
+    assert report["tokenizer"]["pre"] == "llama-bpe"
