@@ -164,6 +164,13 @@ def _run_child(kind: str, model_id: str, env: dict[str, str]) -> dict[str, float
     return figures
 
 
+def _best(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Per figure, the best of several runs (lowest time or memory, highest speed)."""
+    lower_is_better = {"vouch_s", "load_s", "ttft_s", "peak_rss_mb"}
+    pick = {k: (min if k in lower_is_better else max) for k in runs[0]}
+    return {k: pick[k](r[k] for r in runs) for k in runs[0]}
+
+
 # -- the machine ------------------------------------------------------------------------------
 def memory_bandwidth_gbs(threads: int = THREADS) -> float:
     """Best read+write bandwidth of large numpy copies, one copy per thread (GB/s)."""
@@ -248,8 +255,10 @@ def main() -> None:
     for model_id in wanted:
         install(model_id)
         size = find_installed(model_id).artifact.size
-        ours = _run_child("wrapper", model_id, env)
-        bare = _run_child("bare", model_id, env)
+        # Alternated twice and the best of each kept: other work on the machine comes and goes.
+        runs = [(kind, _run_child(kind, model_id, env)) for kind in ("wrapper", "bare") * 2]
+        ours = _best([r for kind, r in runs if kind == "wrapper"])
+        bare = _best([r for kind, r in runs if kind == "bare"])
         roofline = bandwidth * 1e9 / size
         print(f"\n{model_id} ({size / 1e6:.0f} MB)")
         print(f"  {'':22}{'edgemed':>10}{'bare loop':>11}{'ratio':>8}")
