@@ -209,6 +209,10 @@ def convert(request: ConvertRequest, say: Say) -> BuildResult:
         )
     if not request.gguf and not request.onnx:
         raise QuantizeError(_("Nothing to build: give --gguf, --onnx or --recipe."))
+    if request.adapter is not None:
+        from quantize.lora import check_adapter
+
+        check_adapter(open_source(request.source), request.adapter)  # before any work starts
     work = _prepare_out(request)
     model = _merged_source(request, work, say)
     source = open_source(model)

@@ -62,3 +62,15 @@ def test_adapter_check_accepts_its_base(adapter: Path, tiny_models: dict[str, Pa
 
     result = check_adapter(open_source(tiny_models["llama"]), adapter)
     assert result.rank == 4 and result.adapted == 2 * 3
+
+
+def test_convert_refuses_a_foreign_adapter_before_any_work(
+    adapter: Path, wide_llama: Path, tmp_path: Path
+) -> None:
+    from quantize.cli import main
+
+    out = tmp_path / "bundle"
+    with pytest.raises(SystemExit) as stop:
+        main(["convert", str(wide_llama), "--adapter", str(adapter), "--out", str(out)])
+    assert stop.value.code == 2
+    assert not out.exists()
