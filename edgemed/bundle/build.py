@@ -168,6 +168,7 @@ def _prepare(out: Path) -> None:
 
 def _assemble(request: BuildRequest, report: Report) -> BuiltBundle:
     out, target = request.out, request.target
+    target_python(target)  # before any download: a missing interpreter is said at once
     wheels = out / "wheels"
     wheels.mkdir()
     report(_("Building edgemed's wheel from {root}...").format(root=sources.source_checkout()))

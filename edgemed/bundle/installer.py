@@ -167,6 +167,10 @@ def _install_packages(
 
 def _run_edgemed(release: Path, values: dict[str, str], arguments: list[str], stdin: str) -> str:
     environment = sealed_environment(values)
+    if "EDGEMED_HOME" in values:
+        # The data dir decides where models and settings go; stray overrides must not.
+        for name in ("EDGEMED_MODELS_DIR", "EDGEMED_CONFIG"):
+            environment.pop(name, None)
     environment["EDGEMED_LOCALES"] = str(release / "share" / "locales")
     environment["EDGEMED_CATALOG"] = str(release / "share" / "catalog.toml")
     result = subprocess.run(
@@ -195,6 +199,26 @@ def _switch(prefix: Path, release: Path) -> None:
     os.replace(temporary, link)  # atomic: `current` is always one whole release
 
 
+def _create_release(
+    request: InstallRequest, manifest: BundleManifest, release: Path, report: Report
+) -> None:
+    if release.exists():
+        shutil.rmtree(release)  # an earlier attempt that never became current
+    release.parent.mkdir(parents=True, exist_ok=True)
+    report(_("Creating {release}...").format(release=release))
+    created = subprocess.run(
+        [request.python, "-m", "venv", str(release)], capture_output=True, text=True, check=False
+    )
+    if created.returncode != 0:
+        raise BundleError(
+            _("Could not create a virtual environment: {error}").format(error=created.stderr),
+            hint=_("On Debian, Ubuntu or Raspberry Pi OS: apt-get install python3-venv"),
+        )
+    _install_packages(request, manifest, release, report)
+    if (request.bundle / "share").is_dir():
+        shutil.copytree(request.bundle / "share", release / "share", dirs_exist_ok=True)
+
+
 def install_bundle(request: InstallRequest, report: Report = print) -> InstalledRelease:
     """Check the bundle, install it as a new release, smoke-test it, then make it current."""
     bundle = Path(request.bundle).resolve()
@@ -212,21 +236,11 @@ def install_bundle(request: InstallRequest, report: Report = print) -> Installed
     _check_device(manifest, request.python)
     prefix = request.prefix.resolve()
     release = prefix / "releases" / f"{manifest.edgemed_version}-{printed[:12]}"
-    if release.exists():
-        shutil.rmtree(release)  # an earlier attempt that never became current
-    release.parent.mkdir(parents=True, exist_ok=True)
-    report(_("Creating {release}...").format(release=release))
-    created = subprocess.run(
-        [request.python, "-m", "venv", str(release)], capture_output=True, text=True, check=False
-    )
-    if created.returncode != 0:
-        raise BundleError(
-            _("Could not create a virtual environment: {error}").format(error=created.stderr),
-            hint=_("On Debian, Ubuntu or Raspberry Pi OS: apt-get install python3-venv"),
-        )
-    _install_packages(request, manifest, release, report)
-    if (bundle / "share").is_dir():
-        shutil.copytree(bundle / "share", release / "share", dirs_exist_ok=True)
+    if (prefix / "current").resolve() == release:
+        # The very same bundle again: the release in use is never torn down under the app.
+        report(_("{release} is already the current release.").format(release=release))
+    else:
+        _create_release(request, manifest, release, report)
     values = _environment_file(prefix, request.data_dir)
     model = None
     if manifest.model and not request.rules_only:

@@ -106,20 +106,29 @@ def split_llama(requirements: list[str]) -> tuple[list[str], str]:
 
 def download_llama_source(requirement: str, dest: Path, wheelhouse: Path | None) -> Path:
     """Fetch llama-cpp-python's source archive: it is compiled on the device for its CPU."""
-    arguments = ["download", "--no-deps", "--no-binary", ":all:", "--quiet", "--dest", str(dest)]
+    version = requirement.split("==")[1]
+    name = f"llama_cpp_python-{version}.tar.gz"
     if wheelhouse is not None:
-        arguments += ["--no-index", "--find-links", str(wheelhouse)]
+        # pip would prepare the archive's metadata, which needs build tools for *this* machine;
+        # from a local mirror the archive is simply copied.
+        if not (wheelhouse / name).is_file():
+            raise BundleError(
+                _("{name} is not in {wheelhouse}.").format(name=name, wheelhouse=wheelhouse),
+                hint=_("Build once with the registry reachable, or add the file to the folder."),
+            )
+        shutil.copyfile(wheelhouse / name, dest / name)
+        return dest / name
+    # Only llama-cpp-python from source: its build tools may come as wheels for this machine.
+    arguments = ["download", "--no-deps", "--no-binary", LLAMA, "--quiet", "--dest", str(dest)]
     run_pip(
         sys.executable,
         [*arguments, requirement],
         what=_("Downloading the source of {req}").format(req=requirement),
         sealed=False,
     )
-    version = requirement.split("==")[1]
-    found = sorted(dest.glob(f"llama_cpp_python-{version}.tar.gz"))
-    if not found:
+    if not (dest / name).is_file():
         raise BundleError(_("pip delivered no source archive for {req}.").format(req=requirement))
-    return found[0]
+    return dest / name
 
 
 def source_requirements(archive: Path) -> tuple[list[str], list[str]]:
