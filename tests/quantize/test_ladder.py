@@ -46,3 +46,16 @@ def test_quant_loads_generates_and_stays_close(
     error = float(np.linalg.norm(quantized - reference) / np.linalg.norm(reference))
     assert error < MAX_RELATIVE_ERROR[quant], error
     assert out.stat().st_size < wide_base.stat().st_size
+
+
+def test_error_grows_as_bits_shrink(wide_base: Path, wide_llama: Path) -> None:
+    from quantize.ladder import quantize_gguf
+
+    ids = torch_ids(wide_llama, PROMPT)
+    reference = gguf_logits(wide_base, ids)
+    errors = []
+    for quant in LADDER:  # f16, q8_0, q6_k, q5_k_m, q4_k_m: fewer bits each step
+        out = quantize_gguf(wide_base, wide_base.with_name(f"order-{quant}.gguf"), quant)
+        got = gguf_logits(out, ids)
+        errors.append(float(np.linalg.norm(got - reference) / np.linalg.norm(reference)))
+    assert errors == sorted(errors), dict(zip(LADDER, errors, strict=True))
