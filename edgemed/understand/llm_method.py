@@ -18,7 +18,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from edgemed.protocol.domain import Presence
+from edgemed.protocol.domain import Category, Presence
 from edgemed.understand.lexicon import Lexicon
 from edgemed.understand.proposal import LLM, Proposal
 
@@ -93,11 +93,15 @@ def propose_by_llm(
     """Method (c) alone: findings the model, asked one by one, says the complaint shows."""
     if strategy not in STRATEGIES:
         raise ValueError(strategy)
-    wanted = [
-        protocol.findings[fid]
-        for fid in (finding_ids if finding_ids is not None else list(protocol.findings))
-        if fid in protocol.findings
-    ]
+    # By default only the signs that would make the patient red or orange are asked: each
+    # question costs the model a forward pass, and a missed emergency is the costly error.
+    if finding_ids is None:
+        finding_ids = [
+            fid
+            for fid, d in protocol.findings.items()
+            if d.category in (Category.RED, Category.ORANGE)
+        ]
+    wanted = [protocol.findings[fid] for fid in finding_ids if fid in protocol.findings]
     if not text.strip() or not wanted:
         return []
     if strategy == "json":
