@@ -296,3 +296,22 @@ def test_installing_the_same_bundle_again_keeps_the_release_in_use(installed: In
     assert "already the current release" in result.stderr
     assert installed.release == before
     assert config.stat().st_ino == stamp  # not torn down and rebuilt under a running app
+
+
+def test_the_installer_runs_from_the_wheel_with_the_standard_library_only(
+    laptop_bundle: BuiltBundle,
+) -> None:
+    """On a blank device nothing but Python is installed: -S keeps every site-packages away."""
+    wheel = next((laptop_bundle.directory / "wheels").glob("edgemed-*.whl"))
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); "
+        "from edgemed.bundle.installer import main; sys.exit(main(['--help']))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code, str(wheel)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--rules-only" in result.stdout
