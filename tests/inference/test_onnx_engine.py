@@ -125,3 +125,23 @@ def test_open_engine_chooses_onnx_for_an_export_folder(tiny_model: TinyModel) ->
     engine = open_engine(tiny_model.onnx, EngineSettings(threads=1, context=512))
     assert isinstance(engine, OnnxEngine) and engine.info.format == "onnx"
     assert engine.info.context == 512
+
+
+def test_cancel_while_reading_a_long_prompt(tiny_model: TinyModel) -> None:
+    engine = OnnxEngine(tiny_model.onnx, EngineSettings(threads=1, context=2048), family="llama")
+    engine.load()
+    note = [ChatMessage("user", " ".join(["fever cough"] * 900))]  # ~1,800 tokens: 0.3-0.9 s
+    result: dict[str, str] = {}
+    worker = threading.Thread(
+        target=lambda: result.setdefault("text", "".join(engine.stream_chat(note, max_tokens=5)))
+    )
+    worker.start()
+    time.sleep(0.05)
+    asked = time.perf_counter()
+    engine.cancel()
+    worker.join(timeout=5)
+    assert time.perf_counter() - asked < 0.2
+    stats = engine.last_generation
+    assert stats is not None and stats.cancelled and stats.generated_tokens == 0
+    assert result["text"] == "" and stats.total_s < 0.3
+    assert engine.complete(CHAT, max_tokens=3) == engine.complete(CHAT, max_tokens=3)
