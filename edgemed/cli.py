@@ -7,6 +7,7 @@ engine, and errors from the ``EdgemedError`` family are rendered here, in one pl
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 from typing import Any
 
