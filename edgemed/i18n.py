@@ -73,6 +73,18 @@ def _(message: str) -> str:
     return _translation.gettext(message)
 
 
+def protocol_text(message: str) -> str:
+    """Translate a text from a protocol data file (a finding label, a rule, a question).
+
+    Their catalog entries escape ``%`` as ``%%`` (see :func:`extract_protocol`): a label such as
+    "Burn over 20% of the body" would otherwise look like a printf placeholder to gettext's
+    tools and fail their checks in every language.
+    """
+    if "%" not in message:
+        return _translation.gettext(message)
+    return _translation.gettext(message.replace("%", "%%")).replace("%%", "%")
+
+
 def ngettext(singular: str, plural: str, n: int) -> str:
     """Translate a message whose form depends on ``n``."""
     return _translation.ngettext(singular, plural, n)
@@ -123,15 +135,21 @@ def language_name(language: str) -> str:
 
 
 def review_status(language: str) -> str:
-    """``drafted`` or ``clinically reviewed``: what the catalog's header says about its review."""
+    """``drafted`` or ``clinically reviewed``: what the catalog's header says about its review.
+
+    The status is a header comment (``# X-Edgemed-Review: ...``): gettext header fields of our
+    own would be dropped by ``pybabel update``, comments are kept.
+    """
     if language == SOURCE_LANGUAGE:
         return "source"
     po = locales_dir() / language / "LC_MESSAGES" / f"{DOMAIN}.po"
     if not po.exists():
         return "missing"
-    for line in po.read_text(encoding="utf-8").splitlines()[:40]:
-        if line.startswith(f'"{REVIEW_FIELD}:'):
-            return line.split(":", 1)[1].strip().rstrip('"').removesuffix("\\n").strip()
+    for line in po.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            break
+        if f"{REVIEW_FIELD}:" in line:
+            return line.split(f"{REVIEW_FIELD}:", 1)[1].strip()
     return "drafted"
 
 
@@ -202,7 +220,10 @@ def extract_protocol(
         parameters = score.get("parameter", [])
         found += [(p["label"], "score parameter") for p in parameters if p.get("label")]
     found += [(phrase, "engine phrase") for phrase in ENGINE_PHRASES]
-    return [(_line_of(text, message), "_", message, [where]) for message, where in found]
+    return [
+        (_line_of(text, message), "_", message.replace("%", "%%"), [where])
+        for message, where in found
+    ]
 
 
 def extract_notes(
@@ -220,5 +241,5 @@ def extract_notes(
             continue
         names = [t.id for t in node.targets if isinstance(t, ast.Name)]
         if any(name.endswith("_NOTE") for name in names) and isinstance(node.value.value, str):
-            found.append((node.lineno, "_", node.value.value, [names[0]]))
+            found.append((node.lineno, "_", node.value.value.replace("%", "%%"), [names[0]]))
     return found

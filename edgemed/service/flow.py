@@ -8,7 +8,7 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from edgemed.errors import InputError
-from edgemed.i18n import _, current_language
+from edgemed.i18n import _, current_language, protocol_text
 from edgemed.protocol import (
     AVPU,
     Category,
@@ -185,7 +185,7 @@ class EncounterFlow(ABC):
         # Only what the nurse confirmed is pre-ticked: a proposal is never a tick by itself.
         present = {f.id for f in encounter.findings() if f.counts}
         return [
-            SignChoice(fid, _(d.label), _(d.description), fid in present)
+            SignChoice(fid, protocol_text(d.label), protocol_text(d.description), fid in present)
             for fid, d in protocol.findings.items()
             if d.category is Category.RED
         ]
@@ -282,7 +282,7 @@ class EncounterFlow(ABC):
                 text=question.text,
                 label=vital_name(question.key)
                 if vital
-                else _(definition.label)
+                else protocol_text(definition.label)
                 if definition
                 else question.key,
                 asked=len(encounter.answers) + len(encounter.skipped),

@@ -10,14 +10,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgemed.protocol import Decision, Patient, Presence, Vitals
-from edgemed.store import EncounterRecord, Findings, Store, StoredEncounter
-from edgemed.store.keyring import Argon2Params
 
 from .encounter import Encounter, utc_now
 from .views import ProposalStatus
+
+# The store (SQLCipher, sqlite-utils, and numpy through it) is imported when the log is first
+# opened, not when the app starts: the unlock screen appears before that cost is paid.
+if TYPE_CHECKING:
+    from edgemed.store import EncounterRecord, Store, StoredEncounter
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ class SavedEncounter:
 
 
 def _record(encounter: Encounter, user: str, model: str | None) -> EncounterRecord:
+    from edgemed.store import EncounterRecord, Findings
+
     if encounter.decision is None:
         raise ValueError("an encounter is saved only once it has a decision")
     confirmed: list[dict[str, Any]] = []
@@ -114,6 +119,8 @@ class EncounterLog:
     def create(
         cls, path: Path, user: str, passphrase: str, cost: dict[str, int] | None
     ) -> EncounterLog:
+        from edgemed.store import Argon2Params, Store
+
         if cost is None:
             store = Store.create(path, user, passphrase)
         else:
@@ -122,6 +129,8 @@ class EncounterLog:
 
     @classmethod
     def open(cls, path: Path) -> EncounterLog:
+        from edgemed.store import Store
+
         return cls(Store.open(path))
 
     def unlock(self, user: str, passphrase: str) -> None:
@@ -132,6 +141,8 @@ class EncounterLog:
         self._store.close()
 
     def add_user(self, user: str, passphrase: str, cost: dict[str, int] | None) -> None:
+        from edgemed.store import Argon2Params
+
         if cost is None:
             self._store.add_user(user, passphrase)
         else:

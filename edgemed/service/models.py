@@ -1,8 +1,9 @@
 """Who writes the handover note: the clinic's chosen local model, or a fixed template.
 
 The model only words the note; the category, reasons and target time are the protocol's and are
-shown and saved apart from it. The triage line at the top of the note is always the protocol's
-own, so no wording a model produces can change or soften it.
+shown and saved apart from it. A model's note starts with the protocol's facts written by the
+template, word for word, and the model's summary follows under its own heading: no wording a
+model produces can change, drop or soften a fact.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from edgemed.errors import EdgemedError
 from edgemed.i18n import _
 
 from .views import ModelChoice
-from .wording import handover_messages, triage_prefix
+from .wording import handover_messages, model_heading
 
 if TYPE_CHECKING:
     from edgemed.inference import Engine
@@ -31,7 +32,9 @@ class NoteWriter(ABC):
     model_id: str | None = None
 
     @abstractmethod
-    def write(self, facts: str) -> Iterator[str]: ...
+    def write(self, facts: str, for_model: str) -> Iterator[str]:
+        """The note in pieces: ``facts`` is the template's text, ``for_model`` what a model is
+        given to word (the facts without the list of absent signs)."""
 
     @abstractmethod
     def stop(self) -> None:
@@ -45,7 +48,7 @@ class NoteWriter(ABC):
 class TemplateNote(NoteWriter):
     """Rules-only mode: the note is the facts themselves, laid out for a handover."""
 
-    def write(self, facts: str) -> Iterator[str]:
+    def write(self, facts: str, for_model: str) -> Iterator[str]:
         yield from facts.splitlines(keepends=True)
 
     def stop(self) -> None:
@@ -63,20 +66,14 @@ class ModelNote(NoteWriter):
         self.model_id = model_id
         self._cancel = threading.Event()
 
-    def write(self, facts: str) -> Iterator[str]:
+    def write(self, facts: str, for_model: str) -> Iterator[str]:
         self._cancel = threading.Event()
-        # The protocol's triage line leads the note word for word; the model words the rest.
-        triage = next((ln for ln in facts.splitlines() if ln.startswith(triage_prefix())), "")
-        if triage:
-            yield triage + "\n"
         from edgemed.inference import ChatMessage
 
-        messages = [ChatMessage(m["role"], m["content"]) for m in handover_messages(facts)]  # type: ignore[arg-type]
+        yield facts + "\n\n" + model_heading() + "\n"
+        messages = [ChatMessage(role, content) for role, content in handover_messages(for_model)]
         yield from self._engine.stream_chat(
-            messages,
-            max_tokens=NOTE_MAX_TOKENS,
-            temperature=0.2,
-            cancel=self._cancel,
+            messages, max_tokens=NOTE_MAX_TOKENS, temperature=0.2, cancel=self._cancel
         )
 
     def stop(self) -> None:

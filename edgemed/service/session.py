@@ -15,7 +15,7 @@ from pathlib import Path
 
 from edgemed import locations
 from edgemed.errors import EdgemedError, InputError
-from edgemed.i18n import _, current_language, format_time, set_language
+from edgemed.i18n import _, current_language, format_time, protocol_text, set_language
 from edgemed.protocol import (
     Decision,
     Patient,
@@ -165,7 +165,9 @@ class Session(EncounterFlow):
         return load_protocol(protocol_id)
 
     def labels(self, protocol: Protocol) -> dict[str, str]:
-        return {fid: _(definition.label) for fid, definition in protocol.findings.items()}
+        return {
+            fid: protocol_text(definition.label) for fid, definition in protocol.findings.items()
+        }
 
     # -- the model ---------------------------------------------------------------------------
 
@@ -206,7 +208,7 @@ class Session(EncounterFlow):
         warnings = tuple(_(w) for w in decision.warnings) + encounter.vital_warnings
         note = decision.routing_note or encounter.routing_note
         if note:
-            warnings += (_(note),)
+            warnings += (protocol_text(note),)
         return TriageResult(
             category=decision.category,
             colour=wording.colour_name(decision.category),
@@ -226,13 +228,12 @@ class Session(EncounterFlow):
         if encounter.decision is None:
             raise InputError(_("Finish the triage before writing the note."))
         protocol = self.protocol_for(encounter)
-        facts = wording.template_note(
-            encounter,
-            encounter.decision,
-            self.reason_texts(encounter.decision),
-            self.labels(protocol),
+        reasons, labels = self.reason_texts(encounter.decision), self.labels(protocol)
+        facts = wording.template_note(encounter, encounter.decision, reasons, labels)
+        for_model = wording.template_note(
+            encounter, encounter.decision, reasons, labels, include_absent=False
         )
-        return self.note_writer().write(facts)
+        return self.note_writer().write(facts, for_model)
 
     def stop_note(self) -> None:
         """Stop the note being written (the model stops within 200 ms; what came stays)."""

@@ -8,8 +8,9 @@ fallback) and, where a model is installed, the model's wording of the same facts
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal
 
-from edgemed.i18n import N_, _, format_number
+from edgemed.i18n import N_, _, format_number, protocol_text
 from edgemed.protocol import Category, Decision, Presence, Protocol, Reason, Vitals
 
 from .encounter import Encounter
@@ -97,12 +98,12 @@ def reason_text(protocol: Protocol, reason: Reason) -> str:
     the protocol files), the measured value that follows them is kept as it is."""
     rule = next((r for r in protocol.rules if r.id == reason.rule_id), None)
     if rule is not None and reason.text.startswith(rule.text):
-        return _(rule.text) + reason.text[len(rule.text) :]
+        return protocol_text(rule.text) + reason.text[len(rule.text) :]
     score = protocol.score
     if score is not None and reason.rule_id == score.id and reason.text.startswith(score.name):
-        return _(score.name) + reason.text[len(score.name) :]
+        return protocol_text(score.name) + reason.text[len(score.name) :]
     # The lowest level's reason lists what did not fire ("no emergency sign, TEWS 1 (0-2), ...").
-    return ", ".join(_(part) for part in reason.text.split(", "))
+    return ", ".join(protocol_text(part) for part in reason.text.split(", "))
 
 
 def target_text(minutes: int) -> str:
@@ -125,7 +126,9 @@ def vitals_lines(vitals: Vitals) -> list[str]:
     return lines
 
 
-def findings_lines(encounter: Encounter, labels: Mapping[str, str]) -> list[str]:
+def findings_lines(
+    encounter: Encounter, labels: Mapping[str, str], include_absent: bool = True
+) -> list[str]:
     """The nurse-confirmed findings only: proposals never reach the note as facts."""
     present, absent = [], []
     for finding in encounter.findings():
@@ -139,20 +142,27 @@ def findings_lines(encounter: Encounter, labels: Mapping[str, str]) -> list[str]
     lines = []
     if present:
         lines.append(_("Present: {items}").format(items=", ".join(present)))
-    if absent:
+    if absent and include_absent:
         lines.append(_("Absent: {items}").format(items=", ".join(absent)))
     return lines
 
 
-def triage_prefix() -> str:
-    """How the note's triage line starts in the current language."""
-    return _("Triage: {colour} ({word}), {target}.").split("{")[0]
+def model_heading() -> str:
+    return _("Summary written by the local model (check it before saving):")
 
 
 def template_note(
-    encounter: Encounter, decision: Decision, reasons: tuple[str, ...], labels: Mapping[str, str]
+    encounter: Encounter,
+    decision: Decision,
+    reasons: tuple[str, ...],
+    labels: Mapping[str, str],
+    include_absent: bool = True,
 ) -> str:
-    """The handover note written from the facts alone (rules-only mode, and the fallback)."""
+    """The handover note written from the facts alone (rules-only mode, and the fallback).
+
+    Without ``include_absent`` it is what a model is given to word: small models turn a list of
+    absent signs into present ones, so they never see that list.
+    """
     who = encounter.patient_name or _("Patient")
     lines = [
         _("Handover: {who}").format(who=who),
@@ -164,19 +174,16 @@ def template_note(
         ),
     ]
     lines += [_("Because: {reason}").format(reason=reason) for reason in reasons]
-    lines += findings_lines(encounter, labels)
+    lines += findings_lines(encounter, labels, include_absent)
     lines += vitals_lines(encounter.vitals)
     return "\n".join(lines)
 
 
-def handover_messages(facts: str) -> list[dict[str, str]]:
+def handover_messages(facts: str) -> list[tuple[Literal["system", "user"], str]]:
     """The chat the model gets: rewrite the facts as a short note, adding nothing."""
     system = (
         "You write short clinical handover notes for a nurse. Use only the facts given. "
         "Do not add diagnoses, treatments or a different triage category. "
         "Answer in the same language as the facts."
     )
-    return [
-        {"role": "system", "content": system},
-        {"role": "user", "content": "Facts:\n" + facts + "\n\nHandover note:"},
-    ]
+    return [("system", system), ("user", "Facts:\n" + facts + "\n\nHandover note:")]

@@ -7,15 +7,17 @@ every piece of work is a ``Session`` call, run in a worker when it touches the d
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
 from textual import events
 from textual.app import App
-from textual.binding import Binding, BindingType
+from textual.binding import Binding, BindingsMap, BindingType
 
-from edgemed.i18n import N_
+from edgemed.i18n import N_, _
 from edgemed.service import Session
+from edgemed.tui.text import say
 from edgemed.tui.themes import THEMES, textual_theme
 
 # How often the idle check runs; auto-lock is measured in minutes, so this is plenty.
@@ -37,6 +39,8 @@ class EdgemedApp(App[None]):
         super().__init__()
         self.session = session if session is not None else Session()
         self.last_activity = time.monotonic()
+        self._english_bindings = self._bindings
+        self.translate_bindings()
         for theme in THEMES.values():
             self.register_theme(theme)
 
@@ -55,10 +59,20 @@ class EdgemedApp(App[None]):
     def apply_theme(self) -> None:
         self.theme = textual_theme(self.session.settings.theme)
 
+    def translate_bindings(self) -> None:
+        """The footer's app-wide keys in the current language (after a switch, too)."""
+        self._bindings = BindingsMap.from_keys(
+            {
+                key: [replace(b, description=say(_(b.description))) for b in bindings]
+                for key, bindings in self._english_bindings.key_to_bindings.items()
+            }
+        )
+
     def show_queue(self) -> None:
         """Back to the queue, rebuilt (so it shows the latest encounters and language)."""
         from edgemed.tui.screens.queue import QueueScreen
 
+        self.translate_bindings()
         while len(self.screen_stack) > 2:
             self.pop_screen()
         self.switch_screen(QueueScreen())

@@ -121,7 +121,10 @@ def test_a_nurse_triages_a_patient_in_the_real_program(
     encounter_id = listed.stdout.split()[0]
     shown_log = subprocess.run(
         [str(EDGEMED), "logs", "show", encounter_id, "--history"],
-        env=cli_env, capture_output=True, text=True, timeout=60,
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert shown_log.returncode == 0, shown_log.stderr
     assert "seizure_current" in shown_log.stdout or "Seizure" in shown_log.stdout

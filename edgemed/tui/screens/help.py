@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
+from textual import events
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
@@ -37,16 +35,15 @@ KEYS: tuple[tuple[str, str], ...] = (
 class HelpScreen(ModalScreen[None]):
     """Any key closes it."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", N_("Close"))]
-
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(show(_("Keys")), classes="title")
             for key, what in KEYS:
                 yield Static(Content(f"{key:<8} ") + show(_(what)))
 
-    def on_key(self) -> None:
-        self.dismiss()
-
-    def action_close(self) -> None:
-        self.dismiss()
+    def on_key(self, event: events.Key) -> None:
+        # Handled here only: the key must not also reach a binding of the screen beneath.
+        event.stop()
+        event.prevent_default()
+        if self.is_current:
+            self.dismiss()

@@ -52,9 +52,9 @@ class ResultScreen(EdgemedScreen):
                 yield Static(show("! " + warning), classes="warning")
             yield Static(
                 show(
-                    _(
-                        "Saved in the encrypted log (version {version}); protocol {protocol}."
-                    ).format(version=result.version, protocol=result.protocol)
+                    _("Saved, encrypted (version {version}); protocol {protocol}.").format(
+                        version=result.version, protocol=result.protocol
+                    )
                 ),
                 classes="hint",
             )

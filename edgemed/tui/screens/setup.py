@@ -80,6 +80,7 @@ class SetupScreen(EdgemedScreen):
         if code == self.language:
             return
         set_language(code)
+        self.edgemed.translate_bindings()
         typed = {f: self.query_one(f"#{f}", Input).value for f in _FIELDS}
         self.app.switch_screen(SetupScreen(code, typed))
 

@@ -1,0 +1,146 @@
+"""Every screen, pinned by an SVG snapshot at 80x24, in English, French and Arabic.
+
+Deep screens are reached by preparing the encounter through the service (fast) and pushing the
+screen; the pilot tests walk the same path by keyboard. The clock is fixed so that times shown
+on screen (arrival, waiting, saved) do not change between runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.screen import Screen
+
+from edgemed.i18n import available_languages
+from edgemed.service import Encounter, Session
+from edgemed.tui.app import EdgemedApp
+from edgemed.tui.screens.help import HelpScreen
+from edgemed.tui.screens.history import DetailScreen, HistoryScreen
+from edgemed.tui.screens.patient import PatientScreen
+from edgemed.tui.screens.proposals import ProposalsScreen
+from edgemed.tui.screens.questions import QuestionsScreen
+from edgemed.tui.screens.queue import QueueScreen
+from edgemed.tui.screens.result import ResultScreen
+from edgemed.tui.screens.settings import SettingsScreen
+from edgemed.tui.screens.signs import SignsScreen
+from edgemed.tui.screens.vitals import VitalsScreen
+
+from .conftest import CHEAP_KEYS, PASSPHRASE, USER, ready_session
+
+FIXED_NOW = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
+LOCALES = ["en", "fr", "ar"]
+
+
+@pytest.fixture(autouse=True)
+def _fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    for module in ("edgemed.service.session", "edgemed.service.log", "edgemed.store.encounters"):
+        monkeypatch.setattr(f"{module}.utc_now", lambda: FIXED_NOW)
+    yield
+    time.tzset()
+
+
+@pytest.fixture(autouse=True)
+def _locales_compiled(request: pytest.FixtureRequest) -> None:
+    language = request.node.callspec.params.get("language", "en")
+    if language not in available_languages():
+        pytest.fail(f"no compiled catalog for {language}: run `make i18n` (or the install)")
+
+
+def _unlocked(language: str) -> Session:
+    session = ready_session(language)
+    session.unlock(USER, PASSPHRASE)
+    return session
+
+
+def _encounter(session: Session, step: str) -> Encounter:
+    encounter = session.new_encounter()
+    encounter.started_at = FIXED_NOW
+    session.set_patient(
+        encounter, name="John K", age="34", complaint="chest pain since this morning, no fever"
+    )
+    if step == "patient":
+        return encounter
+    session.propose(encounter)
+    if step == "proposals":
+        return encounter
+    session.decide_proposal(encounter, "chest_pain", True)
+    if step == "signs":
+        return encounter
+    session.set_signs(encounter, set())
+    if step == "vitals":
+        return encounter
+    session.set_vitals(encounter, {"rr": "24", "hr": "112", "sbp": "95", "temp_c": "38,4"})
+    return encounter
+
+
+ScreenMaker = Callable[[Session], Screen[Any]]
+
+
+def _result(session: Session) -> Screen[Any]:
+    encounter = _encounter(session, "questions")
+    return ResultScreen(encounter, session.finish(encounter))
+
+
+def _detail(session: Session) -> Screen[Any]:
+    encounter = _encounter(session, "questions")
+    result = session.finish(encounter)
+    return DetailScreen(result.encounter_id)
+
+
+def _queue(session: Session) -> Screen[Any]:
+    session.finish(_encounter(session, "questions"))
+    return QueueScreen()
+
+
+SCREENS: dict[str, ScreenMaker] = {
+    "queue": _queue,
+    "patient": lambda s: PatientScreen(_encounter(s, "patient")),
+    "proposals": lambda s: ProposalsScreen(_encounter(s, "proposals")),
+    "signs": lambda s: SignsScreen(_encounter(s, "signs")),
+    "vitals": lambda s: VitalsScreen(_encounter(s, "vitals")),
+    "questions": lambda s: QuestionsScreen(_encounter(s, "questions")),
+    "result": _result,
+    "history": lambda s: (s.finish(_encounter(s, "questions")), HistoryScreen())[1],
+    "detail": _detail,
+    "settings": lambda s: SettingsScreen(),
+    "help": lambda s: HelpScreen(),
+}
+
+
+@pytest.mark.parametrize("language", LOCALES)
+def test_setup_screen(language: str, snap_compare: Any) -> None:
+    session = Session(key_cost=CHEAP_KEYS)
+    session.settings = session.settings.with_changes(language=language)
+    from edgemed.i18n import set_language
+
+    set_language(language)
+    assert snap_compare(EdgemedApp(session), terminal_size=(80, 24))
+
+
+@pytest.mark.parametrize("language", LOCALES)
+def test_unlock_screen(language: str, snap_compare: Any) -> None:
+    assert snap_compare(EdgemedApp(ready_session(language)), terminal_size=(80, 24))
+
+
+@pytest.mark.parametrize("screen", sorted(SCREENS))
+@pytest.mark.parametrize("language", LOCALES)
+def test_screen(language: str, screen: str, snap_compare: Any) -> None:
+    session = _unlocked(language)
+    app = EdgemedApp(session)
+
+    async def show(pilot: Pilot[None]) -> None:
+        await pilot.pause()
+        pushed = SCREENS[screen](session)
+        await app.switch_screen(pushed) if screen == "queue" else await app.push_screen(pushed)
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+
+    assert snap_compare(app, run_before=show, terminal_size=(80, 24))
