@@ -219,7 +219,12 @@ def _create_release(
         shutil.copytree(request.bundle / "share", release / "share", dirs_exist_ok=True)
 
 
-def install_bundle(request: InstallRequest, report: Report = print) -> InstalledRelease:
+def _say(line: str) -> None:
+    # Flushed at once: a technician watching a slow compile must see where the install is.
+    print(line, flush=True)
+
+
+def install_bundle(request: InstallRequest, report: Report = _say) -> InstalledRelease:
     """Check the bundle, install it as a new release, smoke-test it, then make it current."""
     bundle = Path(request.bundle).resolve()
     request = InstallRequest(**{**request.__dict__, "bundle": bundle})

@@ -24,8 +24,6 @@ from edgemed.bundle.targets import find_target
 from tests.inference.model_cache import use_shared_models
 
 LLAMA = "llama-cpp-python==0.3.36"
-# A defect outside this part that stops any installed (non-editable) edgemed: see `installed`.
-_KNOWN_CLI_BUG = "module 'importlib' has no attribute 'util'"
 
 
 def wheel_cache() -> Path:
@@ -133,10 +131,5 @@ def installed(laptop_bundle: BuiltBundle, tmp_path_factory: pytest.TempPathFacto
         check=False,
     )
     output = result.stdout + result.stderr
-    if result.returncode != 0 and _KNOWN_CLI_BUG in output:
-        pytest.xfail(
-            "edgemed/cli.py calls importlib.util without importing it: in a wheel install every "
-            "subcommand fails (found by this install; the fix is `import importlib.util` there)"
-        )
     assert result.returncode == 0, output
     return Installed(laptop_bundle, prefix, data_dir, output)
