@@ -204,7 +204,7 @@ def keypress_while_streaming() -> None:
             # Press F1 only while the model is writing; when a note is done, rewrite it.
             if STREAMING_MARKER not in term.screen():
                 rewrites += 1
-                term.keys("C-w")
+                term.keys("C-r")
                 time.sleep(0.3)
                 continue
             busy.append(_help_latency(term))

@@ -62,7 +62,7 @@ async def test_encounter_with_the_default_model(
         # The protocol's facts lead the note word for word; the model's wording follows.
         assert note.startswith("Handover: Grace W\nComplaint: she is fitting now\n")
         assert "Triage: RED (Emergency), Immediately." in note and "Seizure now" in note
-        await pilot.press("ctrl+w")  # rewrite: the engine is still usable after a stop
+        await pilot.press("ctrl+r")  # rewrite: the engine is still usable after a stop
         await settle(pilot)
         rewritten = screen.query_one("#note").text  # type: ignore[attr-defined]
         assert rewritten.split(heading)[1].strip(), rewritten

@@ -26,6 +26,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("u", N_("answer: not known")),
     ("Space", N_("tick an emergency sign")),
     ("Ctrl+T", N_("stop the handover note")),
+    ("Ctrl+R", N_("write the handover note again")),
     ("Ctrl+S", N_("save the note or the settings")),
     ("c", N_("encounter detail: correct (new version)")),
     ("Esc", N_("back; an encounter is kept as a draft")),

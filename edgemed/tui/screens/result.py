@@ -26,9 +26,9 @@ class ResultScreen(EdgemedScreen):
     """The category as a large label with its word, the reasons, target time and actions."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+t", "stop", N_("Stop note")),
-        Binding("ctrl+w", "write", N_("Rewrite note")),
-        Binding("ctrl+s", "save", N_("Save note")),
+        Binding("ctrl+t", "stop", N_("Stop note"), priority=True),
+        Binding("ctrl+r", "write", N_("Rewrite note"), priority=True),
+        Binding("ctrl+s", "save", N_("Save note"), priority=True),
         Binding("escape", "done", N_("Queue")),
     ]
 
