@@ -15,7 +15,7 @@ from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingsMap, BindingType
 
-from edgemed.i18n import N_, _
+from edgemed.i18n import N_, _, current_language
 from edgemed.service import Session
 from edgemed.tui.text import say
 from edgemed.tui.themes import THEMES, textual_theme
@@ -101,8 +101,13 @@ class EdgemedApp(App[None]):
     def action_help(self) -> None:
         from edgemed.tui.screens.help import HelpScreen
 
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+        if isinstance(self.screen, HelpScreen):
+            return
+        # Built once per language and kept: opening help must be instant, even mid-note.
+        name = f"help-{current_language()}"
+        if not self.is_screen_installed(name):
+            self.install_screen(HelpScreen(), name)
+        self.push_screen(name)
 
     def on_unmount(self) -> None:
         self.session.close()

@@ -37,10 +37,11 @@ class HelpScreen(ModalScreen[None]):
     """Any key closes it."""
 
     def compose(self) -> ComposeResult:
+        # One widget for the whole list: the help must open at once, even while a note streams.
+        lines = Content("\n").join(Content(f"{key:<8} ") + show(_(what)) for key, what in KEYS)
         with Vertical():
             yield Static(show(_("Keys")), classes="title")
-            for key, what in KEYS:
-                yield Static(Content(f"{key:<8} ") + show(_(what)))
+            yield Static(lines)
 
     def on_key(self, event: events.Key) -> None:
         # Handled here only: the key must not also reach a binding of the screen beneath.
