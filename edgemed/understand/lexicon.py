@@ -139,7 +139,7 @@ def term_pattern(term: str, prefixes: tuple[str, ...] = ()) -> str:
     tail = r"\w*" if term.endswith("*") else ""
     core = term.strip("*").strip()
     pieces = [re.escape(p.strip()) for p in core.split("..")]
-    body = r"(?:\W+\w+){0,2}?\W+".join(pieces)
+    body = r"(?:\W+\w+){0,4}?\W+".join(pieces)
     body = re.sub(r"\\ ", r"\\s+", body)
     prefix = ""
     if prefixes and not lead:
