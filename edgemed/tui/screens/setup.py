@@ -25,6 +25,8 @@ class SetupScreen(EdgemedScreen):
 
     def compose(self) -> ComposeResult:
         languages = [(language_name(code), code) for code in available_languages()]
+        # The catalog's default model comes first when it is installed (`make run` installs it);
+        # rules-only is last, and the only choice when no model is installed.
         models = [(show(c.title), c.model_id or "") for c in self.session.model_choices()]
         with VerticalScroll(id="form"):
             yield Static(show(_("Welcome to edgemed: first-time set-up")), classes="title")
@@ -50,7 +52,7 @@ class SetupScreen(EdgemedScreen):
                 yield Label(show(_("Language model")))
                 yield Select(
                     models,
-                    value=models[-1][1],
+                    value=models[0][1],
                     allow_blank=False,
                     id="model",
                     compact=True,
