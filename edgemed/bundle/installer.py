@@ -138,7 +138,7 @@ def _install_packages(
         report(
             _(
                 "Compiling llama.cpp for {target} (CMAKE_ARGS={flags}): about 6 minutes on a "
-                "laptop, 15 on a Pi 5, 30 or more on a Pi 4..."
+                "2-core laptop, longer on a Raspberry Pi..."
             ).format(target=manifest.target.id, flags=manifest.llama.cmake_args)
         )
     report(_("Installing {n} packages from the bundle (no network)...").format(n=len(requirements)))
