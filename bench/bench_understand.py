@@ -104,7 +104,11 @@ def main() -> None:
         print(f"LLM method not measured: {error}")
         return
     from edgemed.inference.engine import ChatMessage
+    from edgemed.protocol import Category
 
+    asked = [
+        f for f, d in protocol.findings.items() if d.category in (Category.RED, Category.ORANGE)
+    ]
     ours, ref = [], []
     english = [t for loc, t in complaints if loc == "en"][:LLM_TEXTS]
     understand("warm", "en", protocol, engine=engine, methods=(LLM,))  # calibration baselines
@@ -115,7 +119,7 @@ def main() -> None:
         ]
         ref += _times(partial(engine.score, question, ["Yes", "No"]), 1)
     _row(
-        f"llm calibrated yes/no, {len(protocol.findings)} findings",
+        f"llm calibrated yes/no, {len(asked)} red/orange signs asked",
         ours,
         ref,
         "one bare engine.score",
