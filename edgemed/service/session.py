@@ -205,7 +205,9 @@ class Session(EncounterFlow):
         return tuple(wording.reason_text(protocol, reason) for reason in decision.reasons)
 
     def result_view(self, encounter: Encounter, decision: Decision) -> TriageResult:
-        warnings = tuple(_(w) for w in decision.warnings) + encounter.vital_warnings
+        protocol = load_protocol(decision.protocol_id)
+        warnings = tuple(wording.warning_text(protocol, w) for w in decision.warnings)
+        warnings += encounter.vital_warnings
         note = decision.routing_note or encounter.routing_note
         if note:
             warnings += (protocol_text(note),)

@@ -7,11 +7,13 @@ fallback) and, where a model is installed, the model's wording of the same facts
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Literal
 
 from edgemed.i18n import N_, _, format_number, protocol_text
 from edgemed.protocol import Category, Decision, Presence, Protocol, Reason, Vitals
+from edgemed.protocol.definition import FIELD_NAMES
 
 from .encounter import Encounter
 
@@ -104,6 +106,71 @@ def reason_text(protocol: Protocol, reason: Reason) -> str:
         return protocol_text(score.name) + reason.text[len(score.name) :]
     # The lowest level's reason lists what did not fire ("no emergency sign, TEWS 1 (0-2), ...").
     return ", ".join(protocol_text(part) for part in reason.text.split(", "))
+
+
+# The engine's warnings are English sentences (the protocol package cannot use gettext). The ones
+# a nurse meets are recognised here and said again in the nurse's language; any other warning is
+# shown as the engine wrote it.
+_CATEGORY_NAMES = {c.name: c for c in Category}
+_FIELDS_BY_NAME = {name: field for field, name in FIELD_NAMES.items()}
+_WARNINGS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(
+            r"^Unconfirmed proposal '(?P<id>[^']+)' \((?P<label>.*)\) would raise the "
+            r"category to (?P<cat>[A-Z]+): confirm or reject\.$"
+        ),
+        N_(
+            "Unconfirmed proposal: {label} would raise the category to {colour}. Confirm or "
+            "reject it."
+        ),
+    ),
+    (
+        re.compile(
+            r"^'(?P<id>[^']+)' \((?P<label>.*)\) is not known: if present it would raise "
+            r"the category to (?P<cat>[A-Z]+)\.$"
+        ),
+        N_("{label} is not known: if present, the category would rise to {colour}."),
+    ),
+    (
+        re.compile(r"^(?P<field>.+) not measured: could raise the category to (?P<cat>[A-Z]+)\.$"),
+        N_("{field} not measured: it could raise the category to {colour}."),
+    ),
+    (
+        re.compile(r"^(?P<field>.+) not recorded: could raise the category to (?P<cat>[A-Z]+)\.$"),
+        N_("{field} not recorded: it could raise the category to {colour}."),
+    ),
+)
+
+
+def warning_text(protocol: Protocol, warning: str) -> str:
+    """An engine warning in the nurse's language (unchanged when it is not one we know)."""
+    for pattern, message in _WARNINGS:
+        match = pattern.match(warning)
+        if match is None or match["cat"] not in _CATEGORY_NAMES:
+            continue
+        parts = match.groupdict()
+        label = ""
+        if "id" in parts and parts["id"] in protocol.findings:
+            label = protocol_text(protocol.findings[parts["id"]].label)
+        field = parts.get("field", "")
+        if field:
+            known = _FIELDS_BY_NAME.get(field)
+            if known is None:
+                # "pregnancy and age not recorded", "patient details not recorded"
+                field = " + ".join(_(_PATIENT_FACTS.get(w, w)) for w in field.split(" and "))
+            else:
+                field = vital_name(known) if known in _VITAL_NAMES else _(_PATIENT_FACTS[known])
+        colour = colour_name(_CATEGORY_NAMES[match["cat"]])
+        return _(message).format(label=label, field=field, colour=colour)
+    return warning
+
+
+_PATIENT_FACTS = {
+    "pregnancy": N_("Pregnancy"),
+    "age": N_("Age"),
+    "patient details": N_("Patient details"),
+    "trauma": N_("Injury (trauma)"),
+}
 
 
 def target_text(minutes: int) -> str:

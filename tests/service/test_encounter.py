@@ -59,7 +59,7 @@ def test_a_pending_proposal_never_counts(session: Session) -> None:
     session.set_vitals(encounter, {"rr": "16", "hr": "80", "sbp": "120", "temp_c": "37"})
     result = session.finish(encounter)
     assert result.category is not Category.ORANGE
-    assert any("chest_pain" in w for w in result.warnings)
+    assert any(w.startswith("Unconfirmed proposal: Chest pain") for w in result.warnings)
     saved = session.log.get(result.encounter_id)
     assert "chest_pain" not in saved.findings
 
@@ -206,3 +206,39 @@ def test_setup_and_unlock_errors_are_for_the_nurse() -> None:
     assert Session().settings.language == "fr"
     assert EncounterLog.exists(fresh.log_path)
     fresh.close()
+
+
+def test_engine_warnings_are_said_in_the_nurses_language(session: Session) -> None:
+    """The engine's English warnings a nurse meets are recognised and translated."""
+    from edgemed.i18n import available_languages, set_language
+    from edgemed.protocol import load_protocol
+    from edgemed.service.wording import warning_text
+
+    encounter = session.new_encounter()
+    session.set_patient(encounter, name="W", age="40", complaint="chest pain")
+    session.propose(encounter)
+    session.set_signs(encounter, set())
+    session.set_vitals(encounter, {"rr": "16", "hr": "80", "temp_c": "37"})
+    result = session.finish(encounter)
+    assert (
+        "Unconfirmed proposal: Chest pain would raise the category to ORANGE. "
+        "Confirm or reject it." in result.warnings
+    )
+    protocol = load_protocol("sats-adult")
+    engine_words = (
+        "'stridor' (Stridor) is not known: if present it would raise the category to RED."
+    )
+    assert warning_text(protocol, engine_words) == (
+        "Stridor is not known: if present, the category would rise to RED."
+    )
+    assert (
+        warning_text(protocol, "pregnancy and age not recorded: could raise the category to RED.")
+        == "Pregnancy + Age not recorded: it could raise the category to RED."
+    )
+    assert warning_text(protocol, "Something new.") == "Something new."
+    if "fr" not in available_languages():
+        pytest.fail("no compiled French catalog: run `make i18n`")
+    set_language("fr")
+    assert warning_text(protocol, "SBP not measured: could raise the category to ORANGE.") == (
+        "PA systolique : non mesuré ; pourrait relever la catégorie à ORANGE."
+    )
