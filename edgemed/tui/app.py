@@ -29,10 +29,12 @@ class EdgemedApp(App[None]):
 
     CSS_PATH = Path(__file__).with_name("edgemed.tcss")
     TITLE = "edgemed"
+    # The command palette is English-only and takes footer room an 80-column screen needs.
+    ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", N_("Help")),
         Binding("ctrl+l", "lock", N_("Lock")),
-        Binding("ctrl+q", "quit", N_("Quit")),
+        Binding("ctrl+q", "quit", N_("Quit"), show=False),
     ]
 
     def __init__(self, session: Session | None = None) -> None:

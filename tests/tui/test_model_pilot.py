@@ -6,11 +6,13 @@ from __future__ import annotations
 import time
 
 import pytest
+from textual.widgets import TextArea
 
 from edgemed.catalog import InstalledModel
 from edgemed.protocol import Category
 from edgemed.store import Store
 from edgemed.tui.app import EdgemedApp
+from edgemed.tui.screens.result import ResultScreen
 from tests.inference.model_cache import install_default_once, use_shared_models
 
 from .conftest import PASSPHRASE, USER, ready_session
@@ -38,40 +40,44 @@ async def test_encounter_with_the_default_model(
         await pilot.press("down", "down", "down", "space", "ctrl+n")  # Seizure now
         await pilot.pause()
         await pilot.press("ctrl+n")  # no vitals: a RED sign ends the interview
-        for _ in range(100):
-            await pilot.pause(0.1)
-            if app_screen(pilot) == "ResultScreen":
-                break
+        await settle(pilot)
         assert app_screen(pilot) == "ResultScreen"
         screen = app.screen
-        # The model is writing: Stop must end it promptly and leave an editable note.
+        assert isinstance(screen, ResultScreen)
         heading = "Summary written by the local model (check it before saving):"
-        for _ in range(200):
-            await pilot.pause(0.02)
-            if heading in screen.query_one("#note").text:  # type: ignore[attr-defined]
-                break
-        assert screen.streaming  # type: ignore[attr-defined]
+        # The note wrote itself from the model when the result appeared.
+        first = screen.query_one("#note", TextArea).text
+        assert first.startswith("Handover: Grace W\nComplaint: she is fitting now\n")
+        assert "Triage: RED (Emergency), Immediately." in first and "Seizure now" in first
+        assert first.split(heading)[1].strip(), first
+        # Rewrite, and Stop before the model has said anything: the facts stay, nothing else.
+        screen.action_write()
+        screen.action_stop()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not screen.streaming
+        stopped = screen.query_one("#note", TextArea).text
+        assert stopped.split(heading)[0] == first.split(heading)[0]
+        assert stopped.split(heading)[1].strip() == ""
+        # Rewrite and press Ctrl+T while the model is reading or writing: it ends promptly.
+        screen.action_write()
         stopped_at = time.monotonic()
         await pilot.press("ctrl+t")
         await app.workers.wait_for_complete()
-        await pilot.pause()
-        # Generous bound (a shared 2-core CI machine); bench_tui measures the real figure.
-        assert time.monotonic() - stopped_at < 2.0
-        assert not screen.streaming  # type: ignore[attr-defined]
-        note = screen.query_one("#note").text  # type: ignore[attr-defined]
-        # The protocol's facts lead the note word for word; the model's wording follows.
-        assert note.startswith("Handover: Grace W\nComplaint: she is fitting now\n")
-        assert "Triage: RED (Emergency), Immediately." in note and "Seizure now" in note
-        await pilot.press("ctrl+r")  # rewrite: the engine is still usable after a stop
+        # Generous bound (a shared 2-core CI machine); bench_tui measures the real figures.
+        assert time.monotonic() - stopped_at < 5.0
+        assert not screen.streaming
+        # The engine is still usable after the stops: Ctrl+R writes a whole summary again.
+        await pilot.press("ctrl+r")
         await settle(pilot)
-        rewritten = screen.query_one("#note").text  # type: ignore[attr-defined]
+        rewritten = screen.query_one("#note", TextArea).text
         assert rewritten.split(heading)[1].strip(), rewritten
         await pilot.press("end")
         await type_text(pilot, " Checked.")
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert app_screen(pilot) == "QueueScreen"
-        result = screen.result  # type: ignore[attr-defined]
+        result = screen.result
     store = Store.open(session.log_path)
     store.unlock(USER, PASSPHRASE)
     latest = store.get(result.encounter_id)

@@ -36,6 +36,7 @@ class ResultScreen(EdgemedScreen):
         self.encounter = encounter
         self.result = result
         self.streaming = False
+        self.stop_requested = False
         super().__init__()
 
     def compose(self) -> ComposeResult:
@@ -75,6 +76,7 @@ class ResultScreen(EdgemedScreen):
         area.read_only = True
         area.text = ""
         self.streaming = True
+        self.stop_requested = False
         self.query_one("#note-title", Static).update(
             show(_("Writing the handover note... (Ctrl+T stops)"))
         )
@@ -85,6 +87,10 @@ class ResultScreen(EdgemedScreen):
         try:
             for piece in self.session.stream_note(self.encounter):
                 self.app.call_from_thread(self.append, piece)
+                # Stop pressed while the model was still loading reaches the engine here.
+                if self.stop_requested:
+                    self.session.stop_note()
+                    break
         except EdgemedError as error:
             self.app.call_from_thread(self.report, error)
         self.app.call_from_thread(self.note_done)
@@ -104,6 +110,7 @@ class ResultScreen(EdgemedScreen):
 
     def action_stop(self) -> None:
         if self.streaming:
+            self.stop_requested = True
             self.session.stop_note()
 
     def action_save(self) -> None:
