@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,21 +75,24 @@ def _build_cached(request: BuildRequest, name: str) -> BuiltBundle:
 
 
 @pytest.fixture(scope="session")
-def laptop_bundle(tmp_path_factory: pytest.TempPathFactory) -> BuiltBundle:
+def laptop_bundle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltBundle]:
     """A laptop (x86_64) bundle with the default model and a prebuilt llama-cpp-python."""
     out = tmp_path_factory.mktemp("bundles") / "laptop"
     # The model comes through the catalog from the models folder shared across test runs.
     with pytest.MonkeyPatch.context() as patch:
         use_shared_models(patch)
         request = BuildRequest(find_target("laptop"), out, "default", llama_wheel=_llama_wheel())
-        return _build_cached(request, "x86_64-cp311")
+        built = _build_cached(request, "x86_64-cp311")
+    yield built
+    shutil.rmtree(out, ignore_errors=True)  # 290 MB per run: pytest keeps three runs' tmp dirs
 
 
 @pytest.fixture(scope="session")
-def pi5_bundle(tmp_path_factory: pytest.TempPathFactory) -> BuiltBundle:
+def pi5_bundle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltBundle]:
     """A Raspberry Pi 5 bundle (aarch64 wheels, llama.cpp source), rules-only to stay small."""
     out = tmp_path_factory.mktemp("bundles") / "pi5"
-    return _build_cached(BuildRequest(find_target("pi5"), out, None), "aarch64-cp311")
+    yield _build_cached(BuildRequest(find_target("pi5"), out, None), "aarch64-cp311")
+    shutil.rmtree(out, ignore_errors=True)
 
 
 def clean_environment(**extra: str) -> dict[str, str]:
@@ -118,7 +122,9 @@ class Installed:
 
 
 @pytest.fixture(scope="session")
-def installed(laptop_bundle: BuiltBundle, tmp_path_factory: pytest.TempPathFactory) -> Installed:
+def installed(
+    laptop_bundle: BuiltBundle, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Installed]:
     """The laptop bundle installed by its own install.sh, with no network, as a technician would."""
     root = tmp_path_factory.mktemp("device")
     prefix, data_dir = root / "opt" / "edgemed", root / "var" / "lib" / "edgemed"
@@ -132,4 +138,5 @@ def installed(laptop_bundle: BuiltBundle, tmp_path_factory: pytest.TempPathFacto
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
-    return Installed(laptop_bundle, prefix, data_dir, output)
+    yield Installed(laptop_bundle, prefix, data_dir, output)
+    shutil.rmtree(root, ignore_errors=True)
