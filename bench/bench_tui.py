@@ -24,25 +24,25 @@ PASSPHRASE = "bench passphrase"
 CHEAP_KEYS = {"memory_kib": 1024, "time_cost": 1, "parallelism": 1}
 
 
+def _new_session(name: str, command: str) -> None:
+    """Start a detached 80x24 tmux session; retried, because a tmux server that is shutting down
+    (the previous run's last session just closed) refuses new sessions for a moment."""
+    for attempt in range(10):
+        done = subprocess.run(
+            ["tmux", "new-session", "-d", "-s", name, "-x", "80", "-y", "24", command],
+            capture_output=True,
+        )
+        if done.returncode == 0:
+            return
+        time.sleep(0.2 * (attempt + 1))
+    raise RuntimeError(f"tmux would not start a session: {done.stderr.decode()}")
+
+
 def _tmux_until(command: str, marker: str, env: dict[str, str], timeout: float = 30.0) -> float:
     name = f"edgemed-bench-{os.getpid()}"
     exports = " ".join(f"{k}={v}" for k, v in env.items())
     started = time.perf_counter()
-    subprocess.run(
-        [
-            "tmux",
-            "new-session",
-            "-d",
-            "-s",
-            name,
-            "-x",
-            "80",
-            "-y",
-            "24",
-            f"env {exports} {command}",
-        ],
-        check=True,
-    )
+    _new_session(name, f"env {exports} {command}")
     try:
         while time.perf_counter() - started < timeout:
             shown = subprocess.run(
@@ -113,21 +113,7 @@ class Terminal:
     def __init__(self, command: str, env: dict[str, str]) -> None:
         self.name = f"edgemed-bench-keys-{os.getpid()}"
         exports = " ".join(f"{k}={v}" for k, v in env.items())
-        subprocess.run(
-            [
-                "tmux",
-                "new-session",
-                "-d",
-                "-s",
-                self.name,
-                "-x",
-                "80",
-                "-y",
-                "24",
-                f"env {exports} {command}",
-            ],
-            check=True,
-        )
+        _new_session(self.name, f"env {exports} {command}")
 
     def screen(self) -> str:
         return subprocess.run(
@@ -164,6 +150,31 @@ def _help_latency(term: Terminal) -> float:
     term.keys("Escape")
     term.wait(HELP_MARKER, present=False)
     return elapsed
+
+
+ECHO_PROGRAM = (
+    "import sys, tty; tty.setcbreak(0); print('ready', flush=True); n = 0\n"
+    "while True:\n    sys.stdin.read(1); n += 1; print(f'key{n}', flush=True)"
+)
+
+
+def terminal_round_trip() -> list[float]:
+    """The harness itself: a key sent with send-keys to a bare Python program that prints a line,
+    until capture-pane shows it. Whatever the app adds is above this."""
+    script = Path(tempfile.mkdtemp(prefix="edgemed-bench-")) / "echo.py"
+    script.write_text(ECHO_PROGRAM)
+    term = Terminal(f"{sys.executable} {script}", {"TERM": "xterm-256color"})
+    samples = []
+    try:
+        term.wait("ready")
+        for n in range(1, KEY_SAMPLES + 1):
+            started = time.perf_counter()
+            term.keys("x")
+            term.wait(f"key{n}")
+            samples.append(time.perf_counter() - started)
+    finally:
+        term.close()
+    return samples
 
 
 def keypress_while_streaming() -> None:
@@ -210,6 +221,7 @@ def keypress_while_streaming() -> None:
             busy.append(_help_latency(term))
     finally:
         term.close()
+    harness = statistics.median(terminal_round_trip())
     i, b = statistics.median(idle), statistics.median(busy)
     p90 = statistics.quantiles(busy, n=10)[-1]
     print(
@@ -218,6 +230,7 @@ def keypress_while_streaming() -> None:
     )
     print(f"same key-press on the queue, nothing streaming: median {i * 1000:.1f} ms")
     print(f"(the note was rewritten {rewrites} times to keep the model writing)")
+    print(f"terminal round trip alone (bare program echoing a key): median {harness * 1000:.1f} ms")
     print(
         f"ratio streaming / idle: {b / i:.2f}x; target <= 50 ms median: "
         f"{'met' if b <= 0.050 else 'MISSED'}"
