@@ -31,7 +31,7 @@ from . import wording
 from .encounter import Encounter, utc_now
 from .flow import EncounterFlow
 from .log import EncounterLog, SavedEncounter
-from .models import NoteWriter, model_choices, open_note_writer
+from .models import NoteWriter, TemplateNote, model_choices, open_note_writer
 from .views import (
     EncounterDetail,
     ModelChoice,
@@ -65,6 +65,7 @@ class Session(EncounterFlow):
         self._log: EncounterLog | None = None
         self.user: str | None = None
         self._writer: NoteWriter | None = None
+        self.model_problem: str | None = None
         self._writer_lock = threading.Lock()
         set_language(self.settings.language)
 
@@ -172,10 +173,19 @@ class Session(EncounterFlow):
     # -- the model ---------------------------------------------------------------------------
 
     def note_writer(self) -> NoteWriter:
-        """The handover note's author: the chosen model, or the template in rules-only mode."""
+        """The handover note's author: the chosen model, or the template in rules-only mode.
+
+        A chosen model that cannot be opened (removed, damaged) never blocks the handover: the
+        template writes the note and ``model_problem`` says why the model did not.
+        """
         with self._writer_lock:
             if self._writer is None:
-                self._writer = open_note_writer(self.settings.model_id)
+                try:
+                    self._writer = open_note_writer(self.settings.model_id)
+                    self.model_problem = None
+                except EdgemedError as error:
+                    self.model_problem = error.message
+                    self._writer = TemplateNote()
             return self._writer
 
     @property

@@ -242,3 +242,12 @@ def test_engine_warnings_are_said_in_the_nurses_language(session: Session) -> No
     assert warning_text(protocol, "SBP not measured: could raise the category to ORANGE.") == (
         "PA systolique : non mesuré ; pourrait relever la catégorie à ORANGE."
     )
+
+
+def test_a_missing_model_never_blocks_the_handover(session: Session) -> None:
+    session.update_settings(model_id="no-such-model")
+    encounter = _to_result(session, "headache", rr="16", hr="80", sbp="120")
+    session.finish(encounter)
+    note = "".join(session.stream_note(encounter))
+    assert note.startswith("Handover: John K") and "Triage: GREEN" in note
+    assert session.model_problem and "no-such-model" in session.model_problem

@@ -101,6 +101,16 @@ class ResultScreen(EdgemedScreen):
 
     def note_done(self) -> None:
         self.streaming = False
+        if self.session.model_problem:
+            self.notify(
+                say(
+                    _("The language model could not be used; the note is the protocol's facts.")
+                    + " "
+                    + self.session.model_problem
+                ),
+                severity="warning",
+                markup=False,
+            )
         area = self.query_one("#note", TextArea)
         area.read_only = False
         self.query_one("#note-title", Static).update(
