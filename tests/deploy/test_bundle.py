@@ -127,8 +127,11 @@ def test_the_installed_model_and_store_work(installed: Installed, tmp_path: Path
     installed_file = installed.data_dir / "models" / model.id / model.files[0].path
     assert _sha256(installed_file) == model.files[0].sha256
     roundtrip = subprocess.run(
-        [str(installed.release / "bin" / "python"), str(REPO / "deploy" / "store_roundtrip.py"),
-         str(tmp_path)],
+        [
+            str(installed.release / "bin" / "python"),
+            str(Path(__file__).with_name("store_roundtrip.py")),
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
         env=clean_environment(),
