@@ -125,13 +125,20 @@ class ResultScreen(EdgemedScreen):
 
     def action_save(self) -> None:
         if self.streaming:
-            self.session.stop_note()
-        note = self.query_one("#note", TextArea).text
+            self.action_stop()
+        self.save_note(self.query_one("#note", TextArea).text)
+
+    # Saving is an encrypted, fsynced write: off the UI thread like every disk step that waits.
+    @work(thread=True, exclusive=True, group="save")
+    def save_note(self, note: str) -> None:
         try:
             version = self.session.save_note(self.encounter, note)
         except EdgemedError as error:
-            self.report(error)
+            self.app.call_from_thread(self.report, error)
             return
+        self.app.call_from_thread(self.saved, version)
+
+    def saved(self, version: int) -> None:
         self.notify(say(_("Note saved (version {version}).").format(version=version)))
         self.edgemed.show_queue()
 
