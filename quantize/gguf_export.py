@@ -90,7 +90,12 @@ def _write_vocabulary(writer: object, vocab: Vocabulary) -> None:
     w.add_tokenizer_pre(vocab.pre)  # type: ignore[attr-defined]
     w.add_token_list(vocab.tokens)  # type: ignore[attr-defined]
     w.add_token_types(vocab.token_types)  # type: ignore[attr-defined]
-    w.add_token_merges(vocab.merges)  # type: ignore[attr-defined]
+    if vocab.scores is not None:
+        w.add_token_scores(vocab.scores)  # type: ignore[attr-defined]
+    if vocab.model != "llama":  # SentencePiece ranks by scores; BPE needs its merges
+        w.add_token_merges(vocab.merges)  # type: ignore[attr-defined]
+    if vocab.add_space_prefix is not None:
+        w.add_add_space_prefix(vocab.add_space_prefix)  # type: ignore[attr-defined]
     setters = {
         "bos": "add_bos_token_id",
         "eos": "add_eos_token_id",
