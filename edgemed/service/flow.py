@@ -226,7 +226,17 @@ class EncounterFlow(ABC):
         try:
             warnings = check_vitals(Vitals(**{field: value}))
         except ImpossibleVital as error:
-            return VitalCheck(field, None, error=str(error))
+            message = _("{name} {value} is impossible (accepted {low} to {high}): re-measure.")
+            return VitalCheck(
+                field,
+                None,
+                error=message.format(
+                    name=vital_name(field),
+                    value=f"{error.value:g}" if isinstance(error.value, float) else error.value,
+                    low=f"{error.low:g}",
+                    high=f"{error.high:g}",
+                ),
+            )
         except ProtocolError as error:
             return VitalCheck(field, None, error=str(error))
         number = None if field in _CHOICE_FIELDS else float(value)

@@ -128,7 +128,8 @@ async def test_impossible_vital_is_refused_in_place() -> None:
         await pilot.press("ctrl+n", "ctrl+n")
         await pilot.pause()
         await vitals(pilot, ["20", "600"])
-        assert "not physiologically possible" in str(app.screen.query_one("#hr-check").render())
+        refusal = str(app.screen.query_one("#hr-check").render())
+        assert "Heart rate 600 is impossible (accepted 0 to 350)" in refusal, refusal
         assert app.screen.query_one("#hr").has_class("invalid")
         await pilot.press("ctrl+n")
         await pilot.pause()
