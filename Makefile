@@ -70,7 +70,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python -m bench
 
 i18n: $(DEV_STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k ngettext:1,2 -o locales/edgemed.pot \
+	$(BIN)/pybabel extract -F locales/babel.cfg -k _ -k N_ -k ngettext:1,2 -o locales/edgemed.pot \
 		--project=edgemed --msgid-bugs-address=none edgemed
 	@if ls locales/*/LC_MESSAGES/edgemed.po >/dev/null 2>&1; then \
 		$(BIN)/pybabel update -i locales/edgemed.pot -d locales -D edgemed --ignore-obsolete; fi

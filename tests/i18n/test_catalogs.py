@@ -1,6 +1,6 @@
 """The shipped translations: complete, not fuzzy, placeholders intact, covering today's source.
 
-`make i18n` extracts the messages (babel.cfg: the nurse's app, the application layer, the
+`make i18n` extracts the messages (locales/babel.cfg: the nurse's app, the application layer, the
 interview, the errors the app shows, and the protocol texts through edgemed's own extractors),
 updates the catalogs and compiles them. A message added to the code without a translation in
 every shipped language fails here.
@@ -32,7 +32,7 @@ def _catalog(language: str) -> Catalog:
 
 def _source_messages() -> set[str]:
     """What `make i18n` would extract from the code as it is now."""
-    with open(ROOT / "babel.cfg", encoding="utf-8") as handle:
+    with open(ROOT / "locales" / "babel.cfg", encoding="utf-8") as handle:
         method_map, options_map = parse_mapping_cfg(handle)
     found: set[str] = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
