@@ -178,7 +178,7 @@ def format_number(value: float) -> str:
 set_language(_language_from_environment())
 
 
-# ---- Extraction of the protocol texts (locales/babel.cfg registers these for `make i18n`) ------------
+# ---- Extraction of the protocol texts (locales/babel.cfg registers them for `make i18n`) -------
 
 # Phrases the protocol engine builds reasons from (it may not import this module).
 ENGINE_PHRASES = ("no emergency sign", "no discriminator")
