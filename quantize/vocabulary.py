@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from quantize.source import SourceModel
 NORMAL, CONTROL, USER_DEFINED, UNUSED = 1, 3, 4, 5
 # llama.cpp ignores the pre-tokenizer name for SentencePiece; its own converter writes "default".
 SENTENCEPIECE_PRE = "default"
+SENTENCEPIECE_BPE = "SentencePiece-style BPE"
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,11 @@ def _token_name(config: dict[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _sentencepiece_style(data: dict[str, Any]) -> bool:
+    model = data.get("model", {})
+    return model.get("type") == "BPE" and bool(model.get("byte_fallback")) and not _byte_level(data)
+
+
 def _byte_level(data: dict[str, Any]) -> bool:
     steps = pretokenizers.signature(data.get("pre_tokenizer"))
     return any(step.startswith("ByteLevel") for step in steps)
@@ -109,18 +116,12 @@ def inspect_tokenizer(source: SourceModel) -> TokenizerReport:
         problems.append(
             _("Tokenizer type {kind} is not supported (only byte-level BPE).").format(kind=kind)
         )
-    elif data["model"].get("byte_fallback") and not _byte_level(data):
+    elif _sentencepiece_style(data):
         # byte_fallback only matters when bytes are not already mapped to characters, i.e. in
         # SentencePiece-style BPE (Llama 2, Gemma); byte-level BPE never falls back.
-        # Its merge order cannot be turned into llama.cpp's per-token scores with certainty;
-        # the tokenizer.model it was made from can.
-        problems.append(
-            _(
-                "SentencePiece-style BPE (byte_fallback) tokenizer.json without its "
-                "tokenizer.model is not supported: copy the original tokenizer.model into "
-                "the folder."
-            )
-        )
+        kind = SENTENCEPIECE_BPE
+        pre = SENTENCEPIECE_PRE
+        problems += sentencepiece_vocab.bpe_json_problems(data)
     else:
         pre = pretokenizers.recognise(data.get("pre_tokenizer"))
         if pre is None:
@@ -180,9 +181,13 @@ def _adds_special_sentencepiece(
     return add_bos, add_eos
 
 
-def _read_sentencepiece(source: SourceModel, model_file: Path, vocab_size: int) -> Vocabulary:
-    """tokenizer.model's pieces, scores and types, plus the tokens HF added after them."""
-    model = sentencepiece_vocab.read_model(model_file)
+def _read_sentencepiece(
+    source: SourceModel,
+    model: sentencepiece_vocab.SentencePieceModel,
+    vocab_size: int,
+    adds_special: Callable[[SourceModel, int | None, int | None], tuple[bool, bool]],
+) -> Vocabulary:
+    """SentencePiece pieces, scores and types, plus the tokens HF added after them."""
     settings = source.json_file("tokenizer_config.json") or {}
     by_id = {i: (p.text, p.token_type, p.score) for i, p in enumerate(model.pieces)}
     for key, added in (settings.get("added_tokens_decoder") or {}).items():
@@ -216,9 +221,7 @@ def _read_sentencepiece(source: SourceModel, model_file: Path, vocab_size: int) 
         found = ids_by_text.get(name) if name is not None else default
         if found is not None:
             special_ids[role] = found
-    add_bos, add_eos = _adds_special_sentencepiece(
-        source, special_ids.get("bos"), special_ids.get("eos")
-    )
+    add_bos, add_eos = adds_special(source, special_ids.get("bos"), special_ids.get("eos"))
     return Vocabulary(
         model="llama",
         pre=SENTENCEPIECE_PRE,
@@ -243,8 +246,12 @@ def read_vocabulary(source: SourceModel, vocab_size: int) -> Vocabulary:
         raise UnsupportedModel("; ".join(report.problems))
     model_file = _sentencepiece_file(source)
     if model_file is not None:
-        return _read_sentencepiece(source, model_file, vocab_size)
+        model = sentencepiece_vocab.read_model(model_file)
+        return _read_sentencepiece(source, model, vocab_size, _adds_special_sentencepiece)
     data = _tokenizer_json(source)
+    if report.kind == SENTENCEPIECE_BPE:
+        model = sentencepiece_vocab.model_from_bpe_json(data)
+        return _read_sentencepiece(source, model, vocab_size, _adds_special)
     by_id: dict[int, tuple[str, int]] = {
         int(i): (token, NORMAL) for token, i in data["model"]["vocab"].items()
     }

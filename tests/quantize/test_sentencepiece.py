@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -188,17 +189,84 @@ def test_normalizing_model_without_byte_fallback_refused(sp_llama: Path, tmp_pat
     assert any("no byte fallback" in p for p in result.problems)
 
 
-def test_sentencepiece_style_bpe_json(sp_llama: Path, tmp_path: Path) -> None:
-    """Llama 2 ships both files: tokenizer.model is used; tokenizer.json alone is refused."""
+def _json_only(sp_llama: Path, tmp_path: Path, edit: dict[str, Any] | None = None) -> Path:
+    """The model with the fast tokenizer.json HF derives from its tokenizer.model, and no model."""
+    from transformers import LlamaTokenizerFast
+
+    folder = tmp_path / "json-only"
+    shutil.copytree(sp_llama, folder)
+    LlamaTokenizerFast.from_pretrained(folder, legacy=True).save_pretrained(folder)
+    (folder / "tokenizer.model").unlink()
+    # The saved add_prefix_space would make transformers rebuild from the missing tokenizer.model.
+    settings = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    settings.pop("add_prefix_space", None)
+    (folder / "tokenizer_config.json").write_text(json.dumps(settings), encoding="utf-8")
+    data = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+    assert data["model"]["byte_fallback"] and data["normalizer"]["type"] == "Sequence"
+    data.update(edit or {})
+    (folder / "tokenizer.json").write_text(json.dumps(data), encoding="utf-8")
+    return folder
+
+
+def _metaspace(scheme: str) -> dict[str, Any]:
+    pre = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": scheme, "split": False}
+    return {"normalizer": None, "pre_tokenizer": pre}
+
+
+REPLACE_ONLY = {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}
+SPACE_HANDLING = {
+    "prepend-and-replace": {},
+    "metaspace-never": _metaspace("never"),
+    "replace-only": {"normalizer": REPLACE_ONLY},
+}
+
+
+@pytest.mark.parametrize("variant", list(SPACE_HANDLING))
+def test_sentencepiece_style_bpe_json_alone(variant: str, sp_llama: Path, tmp_path: Path) -> None:
+    """No tokenizer.model: merge ranks become scores; HF's fast tokenizer is the reference."""
+    from transformers import AutoTokenizer
+
+    from quantize.gguf_export import write_gguf
+
+    folder = _json_only(sp_llama, tmp_path, SPACE_HANDLING[variant])
+    result = check(folder, ["f16"], [], tmp_path, PLENTY)
+    assert result.go and result.tokenizer.kind == "SentencePiece-style BPE", result.problems
+    write_gguf(folder, tmp_path / "json.gguf", "f32")
+    original = AutoTokenizer.from_pretrained(folder)
+    model = llama(tmp_path / "json.gguf")
+    for text in SAMPLES:
+        expected = list(original(text)["input_ids"])
+        assert model.tokenize(text.encode(), add_bos=True, special=True) == expected, text
+
+
+def test_model_file_preferred_when_both_are_there(sp_llama: Path, tmp_path: Path) -> None:
     from transformers import LlamaTokenizerFast
 
     folder = tmp_path / "both"
     shutil.copytree(sp_llama, folder)
     LlamaTokenizerFast.from_pretrained(folder, legacy=True).save_pretrained(folder)
-    assert (folder / "tokenizer.json").is_file()
+    assert (folder / "tokenizer.json").is_file() and (folder / "tokenizer.model").is_file()
     both = check(folder, ["f16"], [], tmp_path, PLENTY)
     assert both.go and both.tokenizer.kind == "SentencePiece", both.problems
-    (folder / "tokenizer.model").unlink()
-    alone = check(folder, ["f16"], [], tmp_path, PLENTY)
-    assert not alone.go
-    assert any("byte_fallback" in p and "tokenizer.model" in p for p in alone.problems)
+
+
+def test_bpe_json_llama_cpp_cannot_follow_refused(sp_llama: Path, tmp_path: Path) -> None:
+    first = _json_only(sp_llama, tmp_path, _metaspace("first"))
+    problems = check(first, ["f16"], [], tmp_path, PLENTY).problems
+    assert any("Metaspace" in p and "tokenizer.model" in p for p in problems), problems
+    data = json.loads((first / "tokenizer.json").read_text(encoding="utf-8"))
+    data["pre_tokenizer"]["prepend_scheme"] = "always"  # no prefix before a leading space
+    (first / "tokenizer.json").write_text(json.dumps(data), encoding="utf-8")
+    problems = check(first, ["f16"], [], tmp_path, PLENTY).problems
+    assert any("Metaspace" in p for p in problems), problems
+    data = json.loads((first / "tokenizer.json").read_text(encoding="utf-8"))
+    merges = data["model"]["merges"]
+    data.update({"normalizer": REPLACE_ONLY, "pre_tokenizer": None})
+    data["model"]["merges"] = merges[1:]  # a pair in the vocabulary that BPE may no longer join
+    (first / "tokenizer.json").write_text(json.dumps(data), encoding="utf-8")
+    problems = check(first, ["f16"], [], tmp_path, PLENTY).problems
+    assert any("missing from the merge list" in p for p in problems), problems
+    data["model"]["merges"] = [merges[-1], *merges[1:-1], merges[0], merges[-1]]
+    (first / "tokenizer.json").write_text(json.dumps(data), encoding="utf-8")
+    problems = check(first, ["f16"], [], tmp_path, PLENTY).problems
+    assert any("spread through the merge list" in p for p in problems), problems
