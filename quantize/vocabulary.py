@@ -114,7 +114,10 @@ def inspect_tokenizer(source: SourceModel) -> TokenizerReport:
     pre: str | None = None
     if kind != "BPE":
         problems.append(
-            _("Tokenizer type {kind} is not supported (only byte-level BPE).").format(kind=kind)
+            _(
+                "Tokenizer type {kind} is not supported (only byte-level BPE and SentencePiece "
+                "BPE)."
+            ).format(kind=kind)
         )
     elif _sentencepiece_style(data):
         # byte_fallback only matters when bytes are not already mapped to characters, i.e. in
