@@ -1,4 +1,8 @@
-"""``edgemed eval FILE.jsonl``: how well understanding + protocol triage published vignettes."""
+"""``edgemed eval FILE.jsonl``: how well understanding + protocol triage published vignettes.
+
+``edgemed eval --cases CASES.jsonl``: the clinical case set (``edgemed.protocol.casebook``),
+each case run through the protocol and judged for under- and over-triage.
+"""
 
 from __future__ import annotations
 
@@ -92,6 +96,121 @@ def render_table(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _rate(count: int, total: int, rate: float | None) -> str:
+    return f"{count}/{total} ({_percent(rate)})"
+
+
+def render_cases_table(data: dict[str, Any]) -> str:
+    """The case-set report: one row per case, then the totals and the totals per group."""
+    lines: list[str] = []
+    outcomes = data["outcomes"]
+    width = max([len(_("case"))] + [len(o["id"]) for o in outcomes])
+    header = (
+        _("case").ljust(width)
+        + "  "
+        + _("group").ljust(12)
+        + _("decided").ljust(9)
+        + _("least").ljust(9)
+        + _("expected").ljust(10)
+        + _("verdict")
+    )
+    lines.append(header)
+    lines.append("-" * len(header))
+    for o in outcomes:
+        if o["error"] is not None:
+            verdict = _("REFUSED: {error}").format(error=o["error"])
+        elif o["under"]:
+            verdict = _("UNDER-TRIAGE")
+        elif o["over"]:
+            verdict = _("over-triage")
+        else:
+            verdict = _("ok")
+        if o["incomplete"]:
+            verdict += " " + _("(incomplete)")
+        if o["ignored_keys"]:
+            verdict += " " + _("[not yet supported: {keys}]").format(
+                keys=", ".join(o["ignored_keys"])
+            )
+        lines.append(
+            o["id"].ljust(width)
+            + "  "
+            + o["group"].ljust(12)
+            + (o["decided"] or "-").ljust(9)
+            + o["least_urgent"].ljust(9)
+            + o["expected"].ljust(10)
+            + verdict
+        )
+
+    def summary(name: str, t: dict[str, Any]) -> str:
+        return _(
+            "{name}: {n} cases; under-triage {under}; over-triage {over}; "
+            "exact {exact}/{evaluated}; refused {errors}"
+        ).format(
+            name=name,
+            n=t["n"],
+            under=_rate(t["under"], t["under_possible"], t["under_rate"]),
+            over=_rate(t["over"], t["over_possible"], t["over_rate"]),
+            exact=t["exact"],
+            evaluated=t["evaluated"],
+            errors=t["errors"],
+        )
+
+    lines.append("")
+    lines.append(summary(_("All"), data["totals"]))
+    for group, t in data["by_group"].items():
+        lines.append("  " + summary(group, t))
+    lines.append(
+        _(
+            "Under-triage: decided less urgent than the least urgent acceptable category, over "
+            "cases whose least urgent is not green. Over-triage: decided more urgent than "
+            "expected, over cases whose expected is not red."
+        )
+    )
+    return "\n".join(lines)
+
+
+def _write_json(data: dict[str, Any], json_out: Path) -> bool:
+    """Write ``data``; True when it went to standard output (and nothing else should)."""
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    if str(json_out) == "-":
+        click.echo(text)
+        return True
+    json_out.write_text(text + "\n", encoding="utf-8")
+    return False
+
+
+_VIGNETTE_ONLY = (
+    "annotations",
+    "oracle",
+    "methods",
+    "mapping_text",
+    "text_field",
+    "locale",
+    "protocol_id",
+    "model",
+)
+
+
+def _evaluate_cases(cases_path: Path, json_out: Path | None) -> None:
+    from edgemed.protocol.casebook import CaseBookError, evaluate_cases, load_cases
+
+    try:
+        cases = load_cases(cases_path)
+    except CaseBookError as error:
+        raise InputError(
+            _("The case set cannot be read: {message}").format(message=error.message),
+            hint=_(
+                'Each line: {"id", "group", "title", "sign", "source", "case", '
+                '"least_urgent", "expected"}; see docs/evaluation.md (Clinical case set).'
+            ),
+        ) from None
+    data = evaluate_cases(cases).to_dict()
+    data["file"] = cases_path.name
+    if json_out is not None and _write_json(data, json_out):
+        return
+    click.echo(render_cases_table(data))
+
+
 @click.command(
     "eval",
     help=_(
@@ -99,10 +218,25 @@ def render_table(data: dict[str, Any]) -> str:
         'Each line: {"id", "text", "reference_triage" or "label"}, optionally "locale", '
         '"patient", "vitals", "findings" and "absent" (annotations). Unassisted mode '
         "accepts every proposal as it is (no nurse: the lower bound); --oracle feeds the "
-        "annotated findings instead, to separate extraction errors from protocol errors."
+        "annotated findings instead, to separate extraction errors from protocol errors.\n\n"
+        "With --cases CASES.jsonl instead of FILE: run the clinical case set through the "
+        "protocol and report, per case and per group, under-triage (less urgent than the "
+        "case's least_urgent) and over-triage (more urgent than its expected); e.g. "
+        "edgemed eval --cases tests/data/clinical_cases.jsonl --json -"
     ),
 )
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--cases",
+    "cases_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help=_(
+        "Evaluate a clinical case set (JSONL: case, least_urgent, expected) instead of "
+        "vignettes; exit 2 if the file is malformed."
+    ),
+)
 @click.option(
     "--annotations",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -153,8 +287,11 @@ def render_table(data: dict[str, Any]) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help=_("Also write the full report as JSON to this file (- for standard output)."),
 )
+@click.pass_context
 def evaluate(
-    file: Path,
+    ctx: click.Context,
+    file: Path | None,
+    cases_path: Path | None,
     annotations: Path | None,
     oracle: bool,
     methods: str,
@@ -165,6 +302,25 @@ def evaluate(
     model: str,
     json_out: Path | None,
 ) -> None:
+    if cases_path is not None:
+        if file is not None:
+            raise click.UsageError(_("Give either FILE or --cases, not both."), ctx=ctx)
+        used = [
+            name
+            for name in _VIGNETTE_ONLY
+            if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+        ]
+        if used:
+            flags = {p.name: p.opts[0] for p in ctx.command.params}
+            names = ", ".join(flags[n] for n in used)
+            raise click.UsageError(
+                _("{options}: only for vignette files, not with --cases.").format(options=names),
+                ctx=ctx,
+            )
+        _evaluate_cases(cases_path, json_out)
+        return
+    if file is None:
+        raise click.UsageError(_("Give a vignette FILE or --cases CASES.jsonl."), ctx=ctx)
     mapping = parse_mapping(mapping_text)
     labels = labels_most_urgent_first(mapping)
     chosen = [m.strip() for m in methods.split(",") if m.strip()]
@@ -196,10 +352,6 @@ def evaluate(
     data = report(results, labels, mapping)
     data["file"] = file.name
     data["annotations"] = annotations.name if annotations else None
-    if json_out is not None:
-        text = json.dumps(data, indent=2, ensure_ascii=False)
-        if str(json_out) == "-":
-            click.echo(text)
-            return
-        json_out.write_text(text + "\n", encoding="utf-8")
+    if json_out is not None and _write_json(data, json_out):
+        return
     click.echo(render_table(data))
