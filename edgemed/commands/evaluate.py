@@ -108,7 +108,7 @@ def render_cases_table(data: dict[str, Any]) -> str:
     header = (
         _("case").ljust(width)
         + "  "
-        + _("group").ljust(12)
+        + _("group").ljust(14)
         + _("decided").ljust(9)
         + _("least").ljust(9)
         + _("expected").ljust(10)
@@ -134,7 +134,7 @@ def render_cases_table(data: dict[str, Any]) -> str:
         lines.append(
             o["id"].ljust(width)
             + "  "
-            + o["group"].ljust(12)
+            + o["group"].ljust(14)
             + (o["decided"] or "-").ljust(9)
             + o["least_urgent"].ljust(9)
             + o["expected"].ljust(10)
