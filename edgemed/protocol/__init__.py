@@ -9,6 +9,8 @@ from edgemed.protocol.definition import FindingDefinition, Protocol, UnverifiedC
 from edgemed.protocol.domain import (
     AVPU,
     Category,
+    Concern,
+    Consulted,
     Decision,
     Finding,
     Mobility,
@@ -28,6 +30,8 @@ from edgemed.protocol.errors import (
     UnknownProtocol,
 )
 from edgemed.protocol.library import available_protocols, load_protocol
+from edgemed.protocol.net import load_net, triage_view
+from edgemed.protocol.vital_limits import pregnancy_possible
 from edgemed.protocol.routing import route
 from edgemed.protocol.vital_limits import check_vitals
 
@@ -35,6 +39,8 @@ __all__ = [
     "AVPU",
     "Case",
     "Category",
+    "Concern",
+    "Consulted",
     "Decision",
     "Finding",
     "FindingDefinition",
@@ -54,8 +60,11 @@ __all__ = [
     "assess",
     "available_protocols",
     "check_vitals",
+    "load_net",
     "load_protocol",
     "most_urgent",
     "parse_case",
+    "pregnancy_possible",
     "route",
+    "triage_view",
 ]

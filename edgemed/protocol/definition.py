@@ -261,6 +261,9 @@ class Protocol:
     notes: str = ""
     applies_to: str = ""
     ages: Conditions = Conditions()  # the ages the protocol is meant for
+    # Set on a protocol consulted by the safety net (edgemed.protocol.net): its up-triage never
+    # goes above this level of the primary protocol.
+    up_triage_cap: Category | None = None
 
     def level(self, category: Category) -> Level:
         for level in self.levels:
@@ -272,9 +275,14 @@ class Protocol:
         return self.levels[-1]
 
     def one_level_up(self, category: Category) -> Category:
-        """The next more urgent level this protocol has (IITT has no orange)."""
+        """The next more urgent level this protocol has (IITT has no orange), never above
+        ``up_triage_cap`` unless ``category`` already is."""
         more_urgent = [lv.category for lv in self.levels if lv.category.urgency < category.urgency]
-        return more_urgent[-1] if more_urgent else category
+        raised = more_urgent[-1] if more_urgent else category
+        cap = self.up_triage_cap
+        if cap is not None and raised.is_more_urgent_than(cap):
+            return category if category.is_more_urgent_than(cap) else cap
+        return raised
 
     def map_category(self, category: Category) -> Category:
         """``category`` if this protocol has it, else the next more urgent one it has."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any
 
@@ -100,6 +100,9 @@ def _number(raw: object, where: str) -> float | int | None:
         raise InvalidCase(f"{where}: expected a number, got {raw!r}.")
     if isinstance(raw, float) and not math.isfinite(raw):
         raise InvalidCase(f"{where}: expected a finite number, got {raw!r}.")
+    if abs(raw) > 1e9:
+        shown = f"{raw:.3g}" if isinstance(raw, float) else f"a {len(str(abs(raw)))}-digit number"
+        raise InvalidCase(f"{where}: {shown} is not a measurement.")
     return raw
 
 
@@ -252,7 +255,11 @@ class Finding:
 
 @dataclass(frozen=True)
 class Reason:
-    """One rule that fired: which, to what level, on which inputs, from which source."""
+    """One rule that fired: which, to what level, on which inputs, from which source.
+
+    ``protocol`` is empty for the primary protocol's own rules; for a rule of a protocol the
+    safety net consulted it names that protocol (and ``rule_id`` is ``<protocol>/<rule>``).
+    """
 
     rule_id: str
     category: Category
@@ -260,9 +267,10 @@ class Reason:
     inputs: Mapping[str, object]
     source: str
     verified: bool
+    protocol: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "rule_id": self.rule_id,
             "category": self.category.value,
             "text": self.text,
@@ -270,6 +278,9 @@ class Reason:
             "source": self.source,
             "verified": self.verified,
         }
+        if self.protocol:
+            out["protocol"] = self.protocol
+        return out
 
     @classmethod
     def from_dict(cls, data: object) -> Reason:
@@ -281,12 +292,81 @@ class Reason:
             inputs=dict(d.get("inputs", {})),
             source=str(d["source"]),
             verified=bool(d["verified"]),
+            protocol=str(d.get("protocol", "")),
+        )
+
+
+# A reason for a clinical concern raised by the nurse must say something, and stay short.
+CONCERN_REASON_MAX = 500
+
+
+@dataclass(frozen=True)
+class Concern:
+    """The nurse's clinical concern: raise the category to ``category``, for ``reason``.
+
+    SATS and IITT both let the nurse up-triage on clinical judgement; nothing lets anyone
+    down-triage, so a concern below the category the protocol reached changes nothing.
+    """
+
+    category: Category
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"category": self.category.value, "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, data: object) -> Concern:
+        d = _check_keys(data, ("category", "reason"), "concern")
+        if "category" not in d:
+            raise InvalidCase("concern: 'category' is required (red, orange, yellow or green).")
+        reason = d.get("reason")
+        if not isinstance(reason, str) or not reason.strip():
+            raise InvalidCase("concern: give a 'reason' for the clinical concern.")
+        if len(reason) > CONCERN_REASON_MAX:
+            raise InvalidCase(f"concern: the reason is longer than {CONCERN_REASON_MAX} characters.")
+        return cls(_enum_value(Category, d["category"], "concern.category"), reason.strip())
+
+
+@dataclass(frozen=True)
+class Consulted:
+    """One protocol consulted for a decision: the exact file, and the level it reached (on the
+    primary's scale)."""
+
+    id: str
+    version: str
+    sha256: str
+    role: str  # "primary" or "net"
+    category: Category
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "version": self.version,
+            "sha256": self.sha256,
+            "role": self.role,
+            "category": self.category.value,
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> Consulted:
+        d = _check_keys(data, (f.name for f in fields(cls)), "consulted")
+        return cls(
+            id=str(d["id"]),
+            version=str(d["version"]),
+            sha256=str(d["sha256"]),
+            role=str(d["role"]),
+            category=_enum_value(Category, d["category"], "consulted.category"),
         )
 
 
 @dataclass(frozen=True)
 class Decision:
-    """The triage result: category, target time, every reason, and the exact protocol used."""
+    """The triage result: category, target time, every reason, and the exact protocols used.
+
+    ``incomplete``: an input the decision needs (``missing``) was not measured, so the category
+    is a floor ("at least"), never a verdict; ``unmeasurable`` records the inputs the nurse
+    marked "could not be measured" and why (that finishes the decision, never lowers it).
+    """
 
     category: Category
     target_minutes: int  # 0 = immediate
@@ -298,6 +378,13 @@ class Decision:
     routing_note: str | None = None
     # The protocol's own word for the level (e.g. ETAT "Priority"), beside edgemed's colour.
     protocol_level: str = ""
+    incomplete: bool = False
+    missing: tuple[str, ...] = ()
+    unmeasurable: Mapping[str, str] = field(default_factory=dict)
+    concern: Concern | None = None
+    consulted: tuple[Consulted, ...] = ()
+    net_version: str = ""
+    net_sha256: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -305,11 +392,18 @@ class Decision:
             "label": self.category.label,
             "protocol_level": self.protocol_level,
             "target_minutes": self.target_minutes,
+            "incomplete": self.incomplete,
+            "missing": list(self.missing),
+            "unmeasurable": dict(self.unmeasurable),
+            "concern": None if self.concern is None else self.concern.to_dict(),
             "reasons": [r.to_dict() for r in self.reasons],
             "warnings": list(self.warnings),
             "protocol_id": self.protocol_id,
             "protocol_version": self.protocol_version,
             "protocol_sha256": self.protocol_sha256,
+            "consulted": [c.to_dict() for c in self.consulted],
+            "net_version": self.net_version,
+            "net_sha256": self.net_sha256,
             "routing_note": self.routing_note,
         }
 
@@ -317,6 +411,7 @@ class Decision:
     def from_dict(cls, data: object) -> Decision:
         allowed = [f.name for f in fields(cls)] + ["label"]
         d = _check_keys(data, allowed, "decision")
+        concern = d.get("concern")
         return cls(
             category=_enum_value(Category, d["category"], "decision.category"),
             target_minutes=int(d["target_minutes"]),
@@ -327,4 +422,11 @@ class Decision:
             protocol_sha256=str(d["protocol_sha256"]),
             routing_note=d.get("routing_note"),
             protocol_level=str(d.get("protocol_level", "")),
+            incomplete=bool(d.get("incomplete", False)),
+            missing=tuple(str(m) for m in d.get("missing", ())),
+            unmeasurable={str(k): str(v) for k, v in dict(d.get("unmeasurable") or {}).items()},
+            concern=None if concern is None else Concern.from_dict(concern),
+            consulted=tuple(Consulted.from_dict(c) for c in d.get("consulted", ())),
+            net_version=str(d.get("net_version", "")),
+            net_sha256=str(d.get("net_sha256", "")),
         )

@@ -1,29 +1,49 @@
-"""The deterministic triage engine: emergency signs, then the score, then discriminators.
+"""The deterministic triage engine: emergency signs, then the score, then discriminators, for
+the primary protocol and every protocol the safety net consults; then the floor for missing data
+and the nurse's clinical concern.
 
-The category is the most urgent level any rule reached; every rule that fired becomes a Reason
-naming its inputs and source. Only what the nurse confirmed as present counts. What is missing
-or unconfirmed never lowers the category: it becomes a warning saying how far it could raise it.
+The category is the most urgent level any rule of any consulted protocol reached (mapped onto the
+primary's levels); every rule that fired becomes a Reason naming its inputs, its source and, for a
+consulted protocol, which one. Only what the nurse confirmed as present counts. What is missing or
+unconfirmed never lowers the category: a missing input the decision needs makes it incomplete and
+floors it ("at least"), anything else becomes a warning saying how far it could raise it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from edgemed.protocol.definition import Protocol
-from edgemed.protocol.domain import Category, Decision, Finding, Patient, Reason, Vitals
-from edgemed.protocol.escalation import finding_warnings, missing_warnings
+from edgemed.protocol.definition import FIELD_NAMES, Protocol, measurement
+from edgemed.protocol.domain import (
+    Category,
+    Concern,
+    Consulted,
+    Decision,
+    Finding,
+    Patient,
+    Reason,
+    Vitals,
+    most_urgent,
+)
+from edgemed.protocol.errors import InvalidCase, UnknownFinding
+from edgemed.protocol.escalation import System, finding_warnings, missing_warnings
 from edgemed.protocol.evaluation import (
     Facts,
     category_of,
     fired,
     score_items,
     score_reason,
+    with_facts,
 )
-from edgemed.protocol.library import finding_definition, load_protocol
+from edgemed.protocol.library import load_protocol, suggest_findings
+from edgemed.protocol.net import consulted_protocols, floor_for, load_net
 from edgemed.protocol.routing import route
 from edgemed.protocol.vital_limits import check_patient, check_vitals
 
 BASELINE_RULE = "baseline"
+FLOOR_RULE = "floor"
+CONCERN_RULE = "clinical_concern"
+UNMEASURABLE_REASON_MAX = 200
 
 
 def assess(
@@ -31,49 +51,170 @@ def assess(
     vitals: Vitals,
     findings: Sequence[Finding],
     protocol_id: str | None = None,
+    *,
+    unmeasurable: Mapping[str, str] | None = None,
+    concern: Concern | None = None,
+    net: bool = True,
 ) -> Decision:
-    """Triage one patient. Raises ``ProtocolError`` subclasses for input a nurse must correct."""
+    """Triage one patient. Raises ``ProtocolError`` subclasses for input a nurse must correct.
+
+    ``unmeasurable`` maps an input the nurse could not measure to the reason (it finishes an
+    incomplete decision, never lowers it); ``concern`` is the nurse's clinical concern (it can
+    only raise the category). ``net=False`` decides with the primary protocol file alone: no
+    consulted protocol, no floor (for testing and reviewing one file as its source says).
+    """
     check_patient(patient)
     warnings = list(check_vitals(vitals))
+    unmeasurable = _checked_unmeasurable(unmeasurable or {}, vitals, patient)
     routing_note: str | None = None
     if protocol_id is None:
         protocol_id, routing_note = route(patient)
-    protocol = load_protocol(protocol_id)
-    if protocol.ages.applies(patient) is False:
+    primary = load_protocol(protocol_id)
+    if primary.ages.applies(patient) is False:
         routed_id, _ = route(patient)
         routing_note = (
-            f"{protocol.id} is meant for: {protocol.applies_to} It was chosen for this patient; "
+            f"{primary.id} is meant for: {primary.applies_to} It was chosen for this patient; "
             f"by age edgemed would use {routed_id}."
         )
+    system = System(primary, consulted_protocols(primary, patient) if net else ())
     for finding in findings:
-        finding_definition(protocol, finding.id)  # raises UnknownFinding
+        if system.definition(finding.id) is None:
+            raise UnknownFinding(
+                _shown(finding.id), primary.id, suggest_findings(primary, finding.id)
+            )
     confirmed = frozenset(f.id for f in findings if f.counts)
     facts = Facts(patient, vitals, confirmed)
 
-    reasons = fired(protocol, facts)
-    category = category_of(protocol, reasons)
-    if category is protocol.lowest().category:
-        reasons.append(_baseline(protocol, facts, category))
-    elif protocol.score is not None and all(r.rule_id != protocol.score.id for r in reasons):
+    reasons = fired(primary, facts)
+    category = category_of(primary, reasons)
+    consulted = [Consulted(primary.id, primary.version, primary.sha256, "primary", category)]
+    for other in system.nets:
+        net_reasons = fired(other, facts)
+        reached = category_of(other, net_reasons)
+        consulted.append(Consulted(other.id, other.version, other.sha256, "net", reached))
+        # Only what the net adds: its rules more urgent than the primary's own result.
+        reasons += [
+            Reason(r.rule_id, r.category, r.text, r.inputs, r.source, r.verified, other.id)
+            for r in net_reasons
+            if r.category.is_more_urgent_than(consulted[0].category)
+        ]
+        category = most_urgent([category, reached])
+    if category is primary.lowest().category:
+        reasons.append(_baseline(primary, facts, category))
+    elif primary.score is not None and all(r.rule_id != primary.score.id for r in reasons):
         # The score was taken even when a discriminator decided: show it.
-        shown = score_reason(protocol, protocol.score, facts, always=True)
+        shown = score_reason(primary, primary.score, facts, always=True)
         if shown is not None:
             reasons.append(shown)
-    warnings += finding_warnings(protocol, facts, findings, category)
-    warnings += missing_warnings(protocol, facts, category)
 
-    level = protocol.level(category)
+    missing, unmeasured = _missing_inputs(system, facts, category, unmeasurable) if net else ([], [])
+    floor = floor_for(primary.id) if net else None
+    if floor is not None and (missing or unmeasured):
+        floored = primary.map_category(floor.category)
+        if floored.is_more_urgent_than(category):
+            category = floored
+            names = ", ".join(FIELD_NAMES[f] for f in (*missing, *unmeasured))
+            reasons.append(
+                Reason(
+                    FLOOR_RULE,
+                    floored,
+                    f"Not enough measured to go lower: {names}",
+                    {"missing": list(missing), "unmeasurable": list(unmeasured)},
+                    floor.source,
+                    floor.verified,
+                )
+            )
+    if concern is not None:
+        raised = primary.map_category(concern.category)
+        if raised.is_more_urgent_than(category):
+            category = raised
+            reasons.append(
+                Reason(
+                    CONCERN_RULE,
+                    raised,
+                    f"Clinical concern: {concern.reason}",
+                    {"concern": concern.reason},
+                    "nurse",
+                    True,
+                )
+            )
+        elif raised is not category:
+            warnings.append(
+                f"Clinical concern at {raised.name} recorded; the protocol already reached "
+                f"{category.name}, and a concern never lowers the category."
+            )
+
+    warnings += finding_warnings(system, facts, findings, category)
+    warnings += missing_warnings(system, facts, category, skip=set(missing) | set(unmeasurable))
+
+    level = primary.level(category)
+    safety_net = load_net()
     return Decision(
         category=category,
         target_minutes=level.target_minutes,
         reasons=tuple(sorted(reasons, key=lambda r: r.category.urgency)),
         warnings=tuple(warnings),
-        protocol_id=protocol.id,
-        protocol_version=protocol.version,
-        protocol_sha256=protocol.sha256,
+        protocol_id=primary.id,
+        protocol_version=primary.version,
+        protocol_sha256=primary.sha256,
         routing_note=routing_note,
         protocol_level=level.word,
+        incomplete=bool(missing),
+        missing=tuple(missing),
+        unmeasurable=dict(unmeasurable),
+        concern=concern,
+        consulted=tuple(consulted),
+        net_version=safety_net.version if net else "",
+        net_sha256=safety_net.sha256 if net else "",
     )
+
+
+def _shown(finding_id: str) -> str:
+    """A finding id short enough to echo back in a message."""
+    return finding_id if len(finding_id) <= 60 else f"{finding_id[:57]}..."
+
+
+def _checked_unmeasurable(
+    unmeasurable: Mapping[str, str], vitals: Vitals, patient: Patient
+) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for field, reason in unmeasurable.items():
+        if field not in FIELD_NAMES:
+            raise InvalidCase(
+                f"unmeasurable: {_shown(str(field))!r} is not a measurement; "
+                f"allowed: {', '.join(FIELD_NAMES)}."
+            )
+        if not isinstance(reason, str) or not reason.strip():
+            raise InvalidCase(f"unmeasurable: say why {FIELD_NAMES[field]} could not be measured.")
+        if len(reason) > UNMEASURABLE_REASON_MAX:
+            raise InvalidCase(
+                f"unmeasurable: the reason for {FIELD_NAMES[field]} is longer than "
+                f"{UNMEASURABLE_REASON_MAX} characters."
+            )
+        if measurement(field, patient, vitals) is not None:
+            raise InvalidCase(
+                f"unmeasurable: {FIELD_NAMES[field]} was measured; remove one of the two."
+            )
+        out[field] = reason.strip()
+    return out
+
+
+def _missing_inputs(
+    system: System, facts: Facts, category: Category, unmeasurable: Mapping[str, str]
+) -> tuple[list[str], list[str]]:
+    """The floor's inputs that are not measured and whose worst value could raise the
+    category: (still to measure, marked could-not-be-measured)."""
+    floor = floor_for(system.primary.id)
+    if floor is None:
+        return [], []
+    missing: list[str] = []
+    unmeasured: list[str] = []
+    for field in floor.inputs:
+        if measurement(field, facts.patient, facts.vitals) is not None:
+            continue
+        if system.reach(with_facts(facts, worst_fields={field})).is_more_urgent_than(category):
+            (unmeasured if field in unmeasurable else missing).append(field)
+    return missing, unmeasured
 
 
 def _baseline(protocol: Protocol, facts: Facts, category: Category) -> Reason:

@@ -1,29 +1,65 @@
 """What could still raise the category: unconfirmed or unknown signs, unmeasured items,
 unknown patient facts. Each becomes a warning naming it and the level it could reach; none of
 them ever changes the category itself.
+
+Every "what if" is asked of the whole ``System``: the primary protocol and the protocols the
+safety net consults for this patient.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
-from edgemed.protocol.definition import FIELD_NAMES, Protocol, measurement
-from edgemed.protocol.domain import Category, Finding, Presence, Reporter
+from edgemed.protocol.definition import FIELD_NAMES, FindingDefinition, Protocol, measurement
+from edgemed.protocol.domain import Category, Finding, Presence, Reporter, most_urgent
 from edgemed.protocol.evaluation import Facts, plan_for, reach, score_items, with_facts
+from edgemed.protocol.net import relevant
+
+
+@dataclass(frozen=True)
+class System:
+    """The primary protocol and the consulted ones (already mapped onto the primary's levels)."""
+
+    primary: Protocol
+    nets: tuple[Protocol, ...] = ()
+
+    @property
+    def protocols(self) -> tuple[Protocol, ...]:
+        return (self.primary, *self.nets)
+
+    def definition(self, finding_id: str) -> FindingDefinition | None:
+        for protocol in self.protocols:
+            definition = protocol.findings.get(finding_id)
+            if definition is not None:
+                return definition
+        return None
+
+    def reach(self, facts: Facts) -> Category:
+        """The category these facts reach in the most urgent of the protocols."""
+        return most_urgent(reach(protocol, facts) for protocol in self.protocols)
+
+    def fields(self) -> list[str]:
+        """Every measurement any of the protocols looks at, the primary's first."""
+        out: list[str] = []
+        for protocol in self.protocols:
+            out += [f for f in plan_for(protocol).fields if f not in out]
+        return out
 
 
 def finding_warnings(
-    protocol: Protocol, facts: Facts, findings: Sequence[Finding], category: Category
+    system: System, facts: Facts, findings: Sequence[Finding], category: Category
 ) -> list[str]:
     """Unconfirmed proposals and signs marked unknown that would raise the category."""
     warnings = []
     for finding in findings:
         if finding.id in facts.confirmed or finding.presence is Presence.ABSENT:
             continue
-        raised = reach(protocol, with_facts(facts, confirmed=facts.confirmed | {finding.id}))
+        raised = system.reach(with_facts(facts, confirmed=facts.confirmed | {finding.id}))
         if not raised.is_more_urgent_than(category):
             continue
-        label = protocol.findings[finding.id].label
+        definition = system.definition(finding.id)
+        label = definition.label if definition is not None else finding.id
         if finding.reporter is Reporter.PROPOSAL and finding.presence is Presence.PRESENT:
             warnings.append(
                 f"Unconfirmed proposal '{finding.id}' ({label}) would raise the category to "
@@ -37,19 +73,31 @@ def finding_warnings(
     return warnings
 
 
-def missing_warnings(protocol: Protocol, facts: Facts, category: Category) -> list[str]:
-    """Each unmeasured item (and unknown patient fact) that could raise the category."""
+def missing_warnings(
+    system: System, facts: Facts, category: Category, skip: Collection[str] = ()
+) -> list[str]:
+    """Each unmeasured item (and unknown patient fact) that could raise the category.
+
+    ``skip``: items the decision already names (missing, or marked could-not-be-measured). An
+    item that matters only for some patients (glucose) is not warned about for the others.
+    """
     warnings = []
-    fields = plan_for(protocol).fields
-    missing = [f for f in fields if measurement(f, facts.patient, facts.vitals) is None]
+    missing = [
+        f
+        for f in system.fields()
+        if measurement(f, facts.patient, facts.vitals) is None
+        and f not in skip
+        and relevant(f, facts.patient, facts.vitals, facts.confirmed)
+    ]
     for field in missing:
-        raised = reach(protocol, with_facts(facts, worst_fields={field}))
+        raised = system.reach(with_facts(facts, worst_fields={field}))
         if raised.is_more_urgent_than(category):
             what = "not recorded" if field == "trauma" else "not measured"
             warnings.append(
                 f"{FIELD_NAMES[field]} {what}: could raise the category to {raised.name}."
             )
-    if protocol.score is not None:
+    protocol = system.primary
+    if protocol.score is not None and not skip:
         score = protocol.score
         measured = score_items(score, facts)
         if len(measured.missing) > 1:
@@ -61,7 +109,7 @@ def missing_warnings(protocol: Protocol, facts: Facts, category: Category) -> li
                     f"{score.id.upper()} is {measured.total} from what was measured; with "
                     f"{names} not measured it could reach {worst.total} ({band.name})."
                 )
-    raised = reach(protocol, with_facts(facts, assume_conditions=True))
+    raised = system.reach(with_facts(facts, assume_conditions=True))
     if raised.is_more_urgent_than(category):
         unknown = []
         if facts.patient.pregnant is None and facts.patient.sex != "male":

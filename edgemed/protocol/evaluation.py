@@ -170,7 +170,10 @@ class Plan:
     lowest_urgency: int
 
 
-_PLANS: dict[tuple[str, str], Plan] = {}
+# Keyed by the protocol object: a protocol consulted by the safety net is a different object
+# (its rules mapped onto the primary's levels) with the same id and sha256 as the file. The
+# object is kept beside its plan so its id() is never reused.
+_PLANS: dict[int, tuple[Protocol, Plan]] = {}
 
 
 def _is_sign(rule: Rule) -> bool:
@@ -185,8 +188,8 @@ def _is_sign(rule: Rule) -> bool:
 
 
 def plan_for(protocol: Protocol) -> Plan:
-    key = (protocol.id, protocol.sha256)
-    plan = _PLANS.get(key)
+    cached = _PLANS.get(id(protocol))
+    plan = None if cached is None or cached[0] is not protocol else cached[1]
     if plan is None:
         signs = {r.findings[0]: r for r in protocol.rules if _is_sign(r)}
         ranked = sorted(
@@ -214,7 +217,7 @@ def plan_for(protocol: Protocol) -> Plan:
             order={r.id: i for i, r in enumerate(protocol.rules)},
             lowest_urgency=protocol.lowest().category.urgency,
         )
-        _PLANS[key] = plan
+        _PLANS[id(protocol)] = (protocol, plan)
     return plan
 
 

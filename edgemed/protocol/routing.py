@@ -1,4 +1,5 @@
-"""Which protocol fits the patient: adults (12 years and over) get SATS, children ETAT.
+"""Which protocol fits the patient: adults (12 years and over) get SATS, children ETAT; with no
+age, the SATS height bands decide (over 150 cm adult, 150 cm or less child).
 
 SATS uses its adult chart "over 12 years or taller than 150 cm". Its paediatric TEWS charts
 were not found in a verifiable form, and the IITT child tool's age-banded thresholds neither,
@@ -13,6 +14,9 @@ ADULT_PROTOCOL = "sats-adult"
 CHILD_PROTOCOL = "etat-child"
 ADULT_FROM_MONTHS = 144  # 12 years
 ADULT_FROM_HEIGHT_CM = 150
+# SATS's paediatric bands by height when the age is not known: 95-150 cm child, < 95 cm infant
+# (both are triaged with ETAT here).
+CHILD_FROM_HEIGHT_CM = 95
 
 CHILD_NOTE = (
     "Child under 12 years: triaged with WHO ETAT emergency and priority signs. "
@@ -23,14 +27,20 @@ UNKNOWN_AGE_NOTE = (
     "For a child under 12 years, enter the age (the child protocol is etat-child)."
 )
 TALL_CHILD_NOTE = "Age not given, height over 150 cm: the adult protocol (SATS) was used."
+SHORT_CHILD_NOTE = (
+    "Age not given, height 150 cm or less: triaged as a child with WHO ETAT "
+    "(SATS height bands: 95-150 cm child, under 95 cm infant). Enter the age to confirm."
+)
 
 
 def route(patient: Patient) -> tuple[str, str | None]:
     """The protocol id for this patient and, when it matters, a note saying why."""
     months = patient.age_in_months
     if months is None:
-        if patient.height_cm is not None and patient.height_cm > ADULT_FROM_HEIGHT_CM:
-            return ADULT_PROTOCOL, TALL_CHILD_NOTE
+        if patient.height_cm is not None:
+            if patient.height_cm > ADULT_FROM_HEIGHT_CM:
+                return ADULT_PROTOCOL, TALL_CHILD_NOTE
+            return CHILD_PROTOCOL, SHORT_CHILD_NOTE
         return ADULT_PROTOCOL, UNKNOWN_AGE_NOTE
     if months >= ADULT_FROM_MONTHS:
         return ADULT_PROTOCOL, None

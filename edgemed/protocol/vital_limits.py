@@ -50,6 +50,10 @@ LIMITS: tuple[VitalLimit, ...] = (
     ),
 )
 
+# A zero here is what the nurse found, not a typing error: the protocols' rules ``rr_zero``,
+# ``hr_zero`` and ``sbp_zero`` make it RED.
+ZERO_MEANS = {"rr": "not breathing", "hr": "no pulse", "sbp": "no measurable blood pressure"}
+
 PATIENT_LIMITS: tuple[tuple[str, float, float], ...] = (
     ("age_years", 0, 130),
     ("age_months", 0, 1560),
@@ -70,6 +74,8 @@ def check_vitals(vitals: Vitals) -> tuple[str, ...]:
         if not low <= value <= high:
             raise ImpossibleVital(limit.field, value, low, high, limit.hint)
         plow, phigh = limit.plausible
+        if value == 0 and limit.field in ZERO_MEANS:
+            continue  # a rule of the protocol says it: "not breathing", "no pulse"
         if not plow <= value <= phigh:
             warnings.append(
                 f"{limit.name} {value:g} {limit.unit} is unusual (expected {plow:g}-{phigh:g}):"
@@ -90,3 +96,30 @@ def check_patient(patient: Patient) -> None:
             raise ImpossibleVital(field, value, low, high)
     if patient.pregnant and patient.sex == "male":
         raise InvalidCase("patient: pregnant is true but sex is male; correct one of them.")
+    if patient.age_years is not None and patient.age_months is not None:
+        # Both given: they must say the same age ("1 year" and "18 months" agree).
+        if abs(patient.age_months / 12.0 - float(patient.age_years)) >= 1.0:
+            raise InvalidCase(
+                f"patient: age_years {patient.age_years:g} and age_months {patient.age_months} "
+                "disagree; give one of them (months for a baby)."
+            )
+    age = patient.age_in_years
+    if patient.pregnant and age is not None and not PREGNANCY_AGES[0] <= age < PREGNANCY_AGES[1]:
+        raise InvalidCase(
+            f"patient: pregnant is true at age {age:g} years; pregnancy is possible from "
+            f"{PREGNANCY_AGES[0]} to {PREGNANCY_AGES[1]} years. Correct the age or pregnancy."
+        )
+
+
+# Ages (years) at which a pregnancy is possible: the question is asked only there, and a
+# pregnancy outside them is refused as a typing error. Wide on purpose (early puberty; late
+# pregnancies on record).
+PREGNANCY_AGES = (8, 60)
+
+
+def pregnancy_possible(patient: Patient) -> bool:
+    """Whether asking "is she pregnant?" makes sense for this patient."""
+    if patient.sex == "male":
+        return False
+    age = patient.age_in_years
+    return age is None or PREGNANCY_AGES[0] <= age < PREGNANCY_AGES[1]

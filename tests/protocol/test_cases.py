@@ -1,5 +1,8 @@
 """The structured cases in cases.toml: each decides as the source says, and together they cover
-every rule, every score cell and both sides of every numeric threshold of every protocol."""
+every rule, every score cell and both sides of every numeric threshold of every protocol.
+
+Each protocol file is tested alone (``net=False``: no consulted protocol, no floor), as its
+source says; the safety net and the floor have their own tests (test_net.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import tomllib
 from edgemed.protocol import Category, Decision, available_protocols, load_protocol
 from edgemed.protocol.case import Case
 from edgemed.protocol.definition import NUMERIC_FIELDS, Threshold, measurement
-from edgemed.protocol.engine import BASELINE_RULE
+from edgemed.protocol.engine import BASELINE_RULE, assess
 
 CASES_FILE = Path(__file__).with_name("cases.toml")
 GROUPS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -67,6 +70,10 @@ def _load_cases() -> list[StructuredCase]:
 CASES = _load_cases()
 
 
+def _alone(case: Case) -> Decision:
+    return assess(case.patient, case.vitals, case.findings, case.protocol, net=False)
+
+
 def _score_total(decision: Decision) -> int | None:
     for reason in decision.reasons:
         if "tews" in reason.inputs:
@@ -82,7 +89,7 @@ def test_there_are_at_least_sixty_cases() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.label for c in CASES])
 def test_case_decides_as_the_source_says(case: StructuredCase) -> None:
-    decision = case.case.assess()
+    decision = _alone(case.case)
     fired = {r.rule_id for r in decision.reasons}
 
     assert decision.category is case.expect, decision.to_dict()
@@ -102,7 +109,7 @@ def test_every_rule_of_every_protocol_is_exercised() -> None:
     fired: dict[str, set[str]] = {}
     for case in CASES:
         if case.fires:
-            decision = case.case.assess()
+            decision = _alone(case.case)
             fired.setdefault(decision.protocol_id, set()).update(
                 r.rule_id for r in decision.reasons
             )

@@ -93,9 +93,13 @@ def test_implausible_vitals_are_accepted_with_a_re_measure_warning() -> None:
     assert any(w.startswith("HR 280") and "re-measure" in w for w in warnings)
     assert any(w.startswith("temperature 31") for w in warnings)
     assert any("DBP 95 is not below SBP 90" in w for w in warnings)
-    decision = assess(ADULT, Vitals(hr=280), [])
+    decision = assess(ADULT, Vitals(hr=280), [], net=False)
     assert any("re-measure" in w for w in decision.warnings)
     assert decision.category is Category.YELLOW  # TEWS 3 for HR > 129
+    # The safety net: IITT's red HR > 150 makes it at least SATS orange.
+    netted = assess(ADULT, Vitals(hr=280), [])
+    assert netted.category is Category.ORANGE
+    assert any(r.rule_id == "iitt-adult/hr_above_150" for r in netted.reasons)
 
 
 def test_impossible_patient_is_refused() -> None:
@@ -127,11 +131,16 @@ def test_a_fully_measured_well_patient_is_green_with_the_baseline_reason() -> No
 
 
 def test_a_missing_measurement_is_warned_about_when_it_could_raise() -> None:
-    decision = assess(ADULT, Vitals(rr=22, hr=115, avpu=AVPU.ALERT), [])
+    decision = assess(ADULT, Vitals(rr=22, hr=115, avpu=AVPU.ALERT), [], net=False)
     assert decision.category is Category.YELLOW  # TEWS 4
     assert "SBP not measured: could raise the category to RED." in decision.warnings
     assert "mobility not measured: could raise the category to ORANGE." in decision.warnings
     assert any(w.startswith("TEWS is 4 from what was measured") for w in decision.warnings)
+    # With the net, the TEWS inputs a decision needs are named as missing: it is incomplete.
+    netted = assess(ADULT, Vitals(rr=22, hr=115, avpu=AVPU.ALERT), [])
+    assert netted.category is Category.YELLOW and netted.incomplete
+    assert {"sbp", "mobility", "temp_c"} <= set(netted.missing)
+    assert not any(w.startswith("SBP not measured") for w in netted.warnings)
 
 
 def test_an_unconfirmed_proposal_never_counts_but_is_warned_about() -> None:
