@@ -12,7 +12,7 @@ from edgemed.protocol.library import load_protocol
 from edgemed.understand.embedding_method import propose_by_embedding
 from edgemed.understand.lexicon import load_lexicon
 from edgemed.understand.lexicon_method import propose_by_lexicon
-from edgemed.understand.numbers import find_vitals
+from edgemed.understand.numbers import find_burn_percent, find_vitals
 from edgemed.understand.proposal import (
     ALL_METHODS,
     DEFAULT_METHODS,
@@ -97,6 +97,7 @@ def understand(
     found: list[Proposal] = []
     if LEXICON in methods:
         found.extend(propose_by_lexicon(text, lexicon, allowed))
+        found.extend(p for p in find_burn_percent(text, lexicon) if p.finding_id in allowed)
     if EMBEDDING in methods:
         found.extend(propose_by_embedding(text, lexicon, list(protocol.findings.values()), allowed))
     if LLM in methods and engine is not None and getattr(engine, "available", True):

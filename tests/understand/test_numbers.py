@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from edgemed.understand import load_lexicon
-from edgemed.understand.numbers import find_vitals
+from edgemed.protocol import Presence
+from edgemed.understand import LEXICON, load_lexicon, understand
+from edgemed.understand.numbers import find_burn_percent, find_vitals
 
 
 def _vitals(text: str, locale: str = "en") -> dict[str, float]:
@@ -60,3 +61,70 @@ def test_age_is_not_mistaken_for_a_duration() -> None:
     found = _vitals("A 48-year-old woman with 2 days of fever")
     assert found["age_years"] == 48
     assert found["duration_hours"] == 48
+
+
+# ---- Burns given as a share of the body surface -> burn_over_20_percent (issue 11) ----------
+
+
+def _burn(text: str, locale: str = "en") -> Presence | None:
+    found = find_burn_percent(text, load_lexicon(locale))
+    assert len(found) <= 1
+    for p in found:
+        assert p.finding_id == "burn_over_20_percent"
+        assert text[p.span[0] : p.span[1]] == p.evidence
+        return p.presence
+    return None
+
+
+@pytest.mark.parametrize(
+    ("locale", "text"),
+    [
+        ("en", "burns over 30% of the body"),
+        ("en", "30% burns to the chest and arms"),
+        ("en", "scalded, about 45 percent of his body"),
+        ("en", "burns covering 20% of the body"),  # 20 itself: the more urgent reading
+        ("fr", "brûlure de 25 % de la surface corporelle"),
+        ("fr", "brulures sur 60 pour cent du corps"),
+        ("es", "quemaduras en el 40% del cuerpo"),
+        ("pt", "queimaduras em 30% do corpo"),
+        ("sw", "ameungua asilimia 30 ya mwili"),
+        ("sw", "kuungua 35% ya mwili"),
+        ("ar", "حروق بنسبة ٣٠٪ من الجسم"),
+        ("ar", "حروق 40 بالمئة"),
+    ],
+)
+def test_a_burn_of_twenty_percent_or_more_is_proposed(locale: str, text: str) -> None:
+    assert _burn(text, locale) is Presence.PRESENT
+
+
+@pytest.mark.parametrize(
+    ("locale", "text"),
+    [
+        ("en", "burns over 19% of the body"),
+        ("en", "a 10% burn on the leg"),
+        ("en", "burn to the hand. SpO2 95%"),  # the number belongs to another sentence
+        ("en", "SpO2 88%"),  # no burn word at all
+        ("fr", "brûlure de 15 % du corps"),
+        ("es", "quemadura del 5%"),
+        ("sw", "ameungua asilimia 10"),
+        ("ar", "حروق 10% فقط"),
+    ],
+)
+def test_a_burn_under_twenty_percent_proposes_nothing(locale: str, text: str) -> None:
+    assert _burn(text, locale) is None
+
+
+def test_a_denied_burn_percentage_is_proposed_as_absent() -> None:
+    assert _burn("no burns over 30% of the body") is Presence.ABSENT
+
+
+def test_the_burn_percentage_is_not_a_vital() -> None:
+    assert _vitals("burns over 30% of the body, SpO2 96%") == {"spo2": 96}
+
+
+@pytest.mark.parametrize("protocol", ["sats-adult", "iitt-adult", "etat-child"])
+def test_understand_proposes_the_large_burn_in_every_protocol(protocol: str) -> None:
+    result = understand("burns over 30% of the body", "en", protocol, methods=(LEXICON,))
+    assert "burn_over_20_percent" in result.present_ids()
+    small = understand("burns over 10% of the body", "en", protocol, methods=(LEXICON,))
+    assert "burn_over_20_percent" not in small.present_ids()
