@@ -27,6 +27,7 @@ from edgemed.protocol import (
     assess,
 )
 from edgemed.protocol.errors import ProtocolError
+from edgemed.protocol.net import relevant
 
 # Stages, in the order they are asked.
 EMERGENCY = "emergency_sign"
@@ -50,6 +51,7 @@ VITAL_QUESTIONS: dict[str, str] = {
     "trauma": N_("Is this an injury (trauma)?"),
 }
 AGE_QUESTION = N_("How old is the patient?")
+_NEEDED = N_("Needed to finish the decision: without it the category is only a floor.")
 _REASONS = {
     EMERGENCY: N_("Emergency sign: check it first."),
     AGE: N_("The protocol depends on the age."),
@@ -166,6 +168,23 @@ def _finding_question(protocol: Protocol, stage: str, finding_id: str) -> Questi
     )
 
 
+def _raises(
+    protocol: Protocol,
+    patient: Patient,
+    vitals: Vitals,
+    findings: Sequence[Finding],
+    finding_id: str,
+    current: Category,
+) -> Category | None:
+    """The category a "yes" to ``finding_id`` would give, when it is more urgent than now."""
+    with_it = [*(f for f in findings if f.id != finding_id), Finding(finding_id)]
+    try:
+        reached = _category(protocol, patient, vitals, with_it)
+    except ProtocolError:
+        return None
+    return reached if reached.is_more_urgent_than(current) else None
+
+
 def questions(
     protocol: Protocol,
     patient: Patient,
@@ -173,13 +192,17 @@ def questions(
     findings: Sequence[Finding],
     suggested: Collection[str] = (),
 ) -> list[Question]:
-    """Every question still worth asking, in the order to ask them."""
+    """Every question still worth asking, in the order to ask them: only those whose answer
+    can change the category (a sign that counts only with another is asked once that other is
+    known), and the measurements the decision needs to be complete."""
     findings = _confirmed(protocol, findings)
-    current = _category(protocol, patient, vitals, findings)
+    decision = assess(patient, vitals, findings, protocol.id)
+    current = decision.category
     most_urgent = protocol.levels[0].category
     if current is most_urgent:
         return []
     answered = _answered(findings)
+    confirmed = frozenset(f.id for f in findings if f.counts)
     pending: list[Question] = []
     for fid, definition in protocol.findings.items():
         if definition.category is most_urgent and fid not in answered:
@@ -190,23 +213,28 @@ def questions(
     for field in _vital_fields(protocol):
         if _measured(patient, vitals, field):
             continue
+        if field in decision.missing:
+            text = _(VITAL_QUESTIONS.get(field, field))
+            worst = _worst_vital(protocol, patient, vitals, findings, field) or current
+            vital_questions.append(Question(VITAL, field, text, _(_NEEDED), worst))
+            continue
+        if not relevant(field, patient, vitals, confirmed):
+            continue  # e.g. glucose for an alert patient with no seizure
         reach = _worst_vital(protocol, patient, vitals, findings, field)
         if reach is not None and reach.urgency < current.urgency:
             text = _(VITAL_QUESTIONS.get(field, field))
             vital_questions.append(Question(VITAL, field, text, _(_REASONS[VITAL]), reach))
     pending.extend(sorted(vital_questions, key=lambda q: q.could_reach.urgency))
-    discriminators = [
-        fid
-        for fid, d in protocol.findings.items()
-        if d.category is not most_urgent
-        and fid not in answered
-        and d.category.urgency < current.urgency
-    ]
+    discriminators: list[tuple[str, Category]] = []
+    for fid, d in protocol.findings.items():
+        if d.category is most_urgent or fid in answered or d.category.urgency >= current.urgency:
+            continue
+        reached = _raises(protocol, patient, vitals, findings, fid, current)
+        if reached is not None:
+            discriminators.append((fid, reached))
     # The complaint's suggestions first, then the rest by how far they would raise the category.
-    discriminators.sort(
-        key=lambda fid: (fid not in suggested, protocol.findings[fid].category.urgency)
-    )
-    pending.extend(_finding_question(protocol, DISCRIMINATOR, fid) for fid in discriminators)
+    discriminators.sort(key=lambda pair: (pair[0] not in suggested, pair[1].urgency))
+    pending.extend(_finding_question(protocol, DISCRIMINATOR, fid) for fid, _c in discriminators)
     return pending
 
 

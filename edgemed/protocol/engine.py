@@ -107,7 +107,9 @@ def assess(
         if shown is not None:
             reasons.append(shown)
 
-    missing, unmeasured = _missing_inputs(system, facts, category, unmeasurable) if net else ([], [])
+    missing, unmeasured = (
+        ([], []) if not net else _missing_inputs(system, facts, category, unmeasurable)
+    )
     floor = floor_for(primary.id) if net else None
     if floor is not None and (missing or unmeasured):
         floored = primary.map_category(floor.category)
@@ -202,18 +204,18 @@ def _checked_unmeasurable(
 def _missing_inputs(
     system: System, facts: Facts, category: Category, unmeasurable: Mapping[str, str]
 ) -> tuple[list[str], list[str]]:
-    """The floor's inputs that are not measured and whose worst value could raise the
-    category: (still to measure, marked could-not-be-measured)."""
+    """The floor's inputs that are not measured, when their worst values (together: a score
+    adds them up) could raise the category: (still to measure, marked could-not-be-measured)."""
     floor = floor_for(system.primary.id)
     if floor is None:
         return [], []
-    missing: list[str] = []
-    unmeasured: list[str] = []
-    for field in floor.inputs:
-        if measurement(field, facts.patient, facts.vitals) is not None:
-            continue
-        if system.reach(with_facts(facts, worst_fields={field})).is_more_urgent_than(category):
-            (unmeasured if field in unmeasurable else missing).append(field)
+    unknown = [f for f in floor.inputs if measurement(f, facts.patient, facts.vitals) is None]
+    if not unknown:
+        return [], []
+    if not system.reach(with_facts(facts, worst_fields=unknown)).is_more_urgent_than(category):
+        return [], []
+    missing = [f for f in unknown if f not in unmeasurable]
+    unmeasured = [f for f in unknown if f in unmeasurable]
     return missing, unmeasured
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any
 
-from edgemed.protocol import Decision, Finding, Patient, Presence, Reporter, Vitals
+from edgemed.protocol import Concern, Decision, Finding, Patient, Presence, Reporter, Vitals
 
 from .views import ProposalStatus, ProposedFinding
 
@@ -39,6 +39,10 @@ class Encounter:
     skipped: set[str] = field(default_factory=set)
     vitals: Vitals = field(default_factory=Vitals)
     vital_warnings: tuple[str, ...] = ()
+    # Inputs the nurse could not measure, and why (finishes an incomplete decision, never lowers).
+    unmeasurable: dict[str, str] = field(default_factory=dict)
+    # The nurse's clinical concern: raises the category, never lowers it.
+    concern: Concern | None = None
     protocol_id: str | None = None
     routing_note: str | None = None
     decision: Decision | None = None
@@ -88,6 +92,8 @@ class Encounter:
             "answers": {k: v.value for k, v in self.answers.items()},
             "skipped": sorted(self.skipped),
             "vitals": self.vitals.to_dict(),
+            "unmeasurable": dict(self.unmeasurable),
+            "concern": self.concern.to_dict() if self.concern else None,
             "protocol_id": self.protocol_id,
             "decision": self.decision.to_dict() if self.decision else None,
             "encounter_id": self.encounter_id,
@@ -112,6 +118,7 @@ class Encounter:
             for p in data.get("proposals", [])
         ]
         decision = data.get("decision")
+        concern = data.get("concern")
         return cls(
             draft_id=data["draft_id"],
             started_at=datetime.fromisoformat(data["started_at"]),
@@ -123,6 +130,8 @@ class Encounter:
             answers={k: Presence(v) for k, v in data.get("answers", {}).items()},
             skipped=set(data.get("skipped", [])),
             vitals=Vitals.from_dict(data.get("vitals", {})),
+            unmeasurable={str(k): str(v) for k, v in (data.get("unmeasurable") or {}).items()},
+            concern=Concern.from_dict(concern) if concern else None,
             protocol_id=data.get("protocol_id"),
             decision=Decision.from_dict(decision) if decision else None,
             encounter_id=data.get("encounter_id"),

@@ -20,6 +20,7 @@ from edgemed.protocol import (
     ProtocolError,
     Vitals,
     check_vitals,
+    pregnancy_possible,
 )
 from edgemed.settings import Settings
 
@@ -134,6 +135,13 @@ class EncounterFlow(ABC):
             )
         if sex not in ("female", "male", "unknown"):
             raise InputError(_("Sex must be female, male or unknown."))
+        patient = Patient(age_years=years, age_months=months, sex=sex, trauma=trauma)
+        if pregnant is not None and not pregnancy_possible(patient):
+            if pregnant:
+                raise InputError(
+                    _("Pregnancy is not possible for this patient: check the age and sex.")
+                )
+            pregnant = None  # "not pregnant" for a man or a small child says nothing
         encounter.patient_name = name.strip()
         encounter.patient = Patient(
             age_years=years, age_months=months, sex=sex, pregnant=pregnant, trauma=trauma
@@ -190,14 +198,20 @@ class EncounterFlow(ABC):
             if d.category is Category.RED
         ]
 
-    def set_signs(self, encounter: Encounter, ticked: set[str]) -> None:
-        """Ticked signs are present, the others on the list absent: the nurse looked at each."""
+    def set_signs(self, encounter: Encounter, ticked: set[str]) -> bool:
+        """Ticked signs are present, the others on the list absent: the nurse looked at each.
+
+        Returns True when a red sign was ticked: the interview ends there (RED, act now; the
+        vitals come after the emergency treatment, not before the decision).
+        """
         for sign in self.emergency_signs(encounter):
             encounter.answers[sign.finding_id] = (
                 Presence.PRESENT if sign.finding_id in ticked else Presence.ABSENT
             )
-        encounter.step = "vitals"
+        red = any(sign.finding_id in ticked for sign in self.emergency_signs(encounter))
+        encounter.step = "result" if red else "vitals"
         self.save_draft(encounter)
+        return red
 
     # -- vitals --------------------------------------------------------------------------------
 

@@ -17,14 +17,20 @@ from edgemed import locations
 from edgemed.errors import EdgemedError, InputError
 from edgemed.i18n import _, current_language, format_time, protocol_text, set_language
 from edgemed.protocol import (
+    Category,
+    Concern,
     Decision,
     Patient,
     Presence,
     Protocol,
+    ProtocolError,
     assess,
     load_protocol,
     route,
+    triage_view,
 )
+from edgemed.protocol.definition import FIELD_NAMES
+from edgemed.protocol.vital_limits import pregnancy_possible
 from edgemed.settings import Settings, load_settings, save_settings
 
 from . import wording
@@ -159,11 +165,12 @@ class Session(EncounterFlow):
         forced = encounter.protocol_id or self.settings.protocol_id
         if forced:
             encounter.protocol_id = forced
-            return load_protocol(forced)
+            return triage_view(load_protocol(forced).id)
         protocol_id, note = route(encounter.patient)
         encounter.protocol_id = protocol_id
         encounter.routing_note = note
-        return load_protocol(protocol_id)
+        # The primary's vocabulary plus the signs the safety net consults (asked, proposed).
+        return triage_view(protocol_id)
 
     def labels(self, protocol: Protocol) -> dict[str, str]:
         return {
@@ -197,8 +204,8 @@ class Session(EncounterFlow):
 
     def finish(self, encounter: Encounter) -> TriageResult:
         """Assess, then save to the encrypted log, and only then return what to show."""
+        decision = self.decide(encounter)
         protocol = self.protocol_for(encounter)
-        decision = assess(encounter.patient, encounter.vitals, encounter.findings(), protocol.id)
         encounter.decision = decision
         labels = self.labels(protocol)
         reasons = self.reason_texts(decision)
@@ -210,12 +217,64 @@ class Session(EncounterFlow):
         self.log.discard_draft(encounter.draft_id)
         return self.result_view(encounter, decision)
 
+    def decide(self, encounter: Encounter) -> Decision:
+        """The protocol's decision for the encounter as it stands (nothing is saved)."""
+        protocol = self.protocol_for(encounter)
+        try:
+            return assess(
+                encounter.patient,
+                encounter.vitals,
+                encounter.findings(),
+                protocol.id,
+                unmeasurable=encounter.unmeasurable,
+                concern=encounter.concern,
+            )
+        except ProtocolError as error:
+            raise InputError(error.message) from error
+
+    def raise_concern(
+        self, encounter: Encounter, category: Category, reason: str
+    ) -> TriageResult | None:
+        """The nurse's clinical concern: the category rises to ``category`` (never falls).
+
+        On a saved encounter the raised decision is saved at once as a new version and its
+        result returned; before the decision it is kept for ``finish``.
+        """
+        reason = reason.strip()
+        if not reason:
+            raise InputError(_("Say why you are concerned: the reason is kept in the record."))
+        if len(reason) > 500:
+            raise InputError(_("Keep the reason under 500 characters."))
+        encounter.concern = Concern(category, reason)
+        if encounter.encounter_id is None:
+            self.save_draft(encounter)
+            return None
+        decision = self.decide(encounter)
+        encounter.decision = decision
+        encounter.version = self.log.correct(encounter, self.user or "", self.model_id)
+        return self.result_view(encounter, decision)
+
+    def mark_unmeasurable(self, encounter: Encounter, field: str, reason: str) -> None:
+        """Record that ``field`` could not be measured, and why (finishes, never lowers)."""
+        if field not in FIELD_NAMES:
+            raise InputError(_("Unknown vital sign {field!r}").format(field=field))
+        reason = reason.strip()
+        if not reason:
+            raise InputError(_("Say why it could not be measured (e.g. no oximeter)."))
+        encounter.unmeasurable[field] = reason[:200]
+        encounter.skipped.add(field)
+        self.save_draft(encounter)
+
+    def pregnancy_applies(self, encounter: Encounter) -> bool:
+        """Whether to ask about pregnancy for this patient (not for men, small children)."""
+        return pregnancy_possible(encounter.patient)
+
     def reason_texts(self, decision: Decision) -> tuple[str, ...]:
-        protocol = load_protocol(decision.protocol_id)
+        protocol = triage_view(decision.protocol_id)
         return tuple(wording.reason_text(protocol, reason) for reason in decision.reasons)
 
     def result_view(self, encounter: Encounter, decision: Decision) -> TriageResult:
-        protocol = load_protocol(decision.protocol_id)
+        protocol = triage_view(decision.protocol_id)
         warnings = tuple(wording.warning_text(protocol, w) for w in decision.warnings)
         warnings += encounter.vital_warnings
         note = decision.routing_note or encounter.routing_note
@@ -233,6 +292,12 @@ class Session(EncounterFlow):
             protocol=f"{decision.protocol_id} {decision.protocol_version}",
             encounter_id=encounter.encounter_id or "",
             version=encounter.version,
+            incomplete=decision.incomplete,
+            missing=tuple(wording.vital_name(f) for f in decision.missing),
+            missing_fields=decision.missing,
+            concern=decision.concern.reason if decision.concern else "",
+            consulted=wording.consulted_text(decision),
+            unverified=bool(protocol.unverified_cells()),
         )
 
     def stream_note(self, encounter: Encounter) -> Iterator[str]:
@@ -295,7 +360,7 @@ class Session(EncounterFlow):
     def detail(self, encounter_id: str) -> EncounterDetail:
         saved = self.log.get(encounter_id)
         decision = saved.decision
-        protocol = load_protocol(decision.protocol_id)
+        protocol = triage_view(decision.protocol_id)
         labels = self.labels(protocol)
         findings = tuple(
             "{label}: {answer}".format(
@@ -332,6 +397,8 @@ class Session(EncounterFlow):
             complaint=saved.complaint,
             answers=dict(saved.findings),
             vitals=saved.vitals,
+            unmeasurable=dict(saved.decision.unmeasurable),
+            concern=saved.decision.concern,
             protocol_id=saved.decision.protocol_id,
             corrects=saved.encounter_id,
         )

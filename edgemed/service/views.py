@@ -106,6 +106,15 @@ class TriageResult:
     protocol: str
     encounter_id: str
     version: int
+    # INCOMPLETE: the category is a floor ("at least") until ``missing`` (in the nurse's words)
+    # is measured or marked could-not-be-measured.
+    incomplete: bool = False
+    missing: tuple[str, ...] = ()
+    missing_fields: tuple[str, ...] = ()
+    concern: str = ""
+    # Every protocol consulted, e.g. "sats-adult 2012-edgemed.1 + iitt-adult ... (safety net)".
+    consulted: str = ""
+    unverified: bool = True
 
 
 @dataclass(frozen=True)

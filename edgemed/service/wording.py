@@ -95,9 +95,41 @@ def vital_unit(field: str) -> str:
     return _(unit) if unit else ""
 
 
+# Short names for the protocols, as nurses know them.
+_PROTOCOL_NAMES = {"sats-adult": "SATS", "iitt-adult": "IITT", "etat-child": "ETAT"}
+
+
+def protocol_name(protocol_id: str) -> str:
+    return _PROTOCOL_NAMES.get(protocol_id, protocol_id)
+
+
+def consulted_text(decision: Decision) -> str:
+    """Which protocols decided, e.g. "SATS 2012-edgemed.1 + IITT who-iitt-edgemed.1"."""
+    if not decision.consulted:
+        return f"{protocol_name(decision.protocol_id)} {decision.protocol_version}"
+    return " + ".join(f"{protocol_name(c.id)} {c.version}" for c in decision.consulted)
+
+
 def reason_text(protocol: Protocol, reason: Reason) -> str:
     """A reason in the nurse's language: the rule's own words are catalog entries (extracted from
-    the protocol files), the measured value that follows them is kept as it is."""
+    the protocol files), the measured value that follows them is kept as it is. A reason from a
+    protocol the safety net consulted says which ("IITT: Snake bite")."""
+    if reason.rule_id == "floor":
+        names = reason.inputs.get("missing", []) + reason.inputs.get("unmeasurable", [])  # type: ignore[operator]
+        return _("Not measured yet ({items}): the category cannot be lower until it is").format(
+            items=", ".join(vital_name(str(n)) for n in names)
+        )
+    if reason.rule_id == "clinical_concern":
+        return _("Clinical concern (nurse): {reason}").format(
+            reason=reason.inputs.get("concern", "")
+        )
+    text = _rule_text(protocol, reason)
+    if reason.protocol:
+        return f"{protocol_name(reason.protocol)}: {text}"
+    return text
+
+
+def _rule_text(protocol: Protocol, reason: Reason) -> str:
     rule = next((r for r in protocol.rules if r.id == reason.rule_id), None)
     if rule is not None and reason.text.startswith(rule.text):
         return protocol_text(rule.text) + reason.text[len(rule.text) :]

@@ -13,7 +13,18 @@ from edgemed.interview import (
     next_question,
     questions,
 )
-from edgemed.protocol import Category, Finding, Patient, Presence, Reporter, Vitals, load_protocol
+from edgemed.protocol import (
+    AVPU,
+    Category,
+    Finding,
+    Mobility,
+    Patient,
+    Presence,
+    Reporter,
+    Vitals,
+    assess,
+    load_protocol,
+)
 
 ADULT = Patient(age_years=40)
 
@@ -76,7 +87,9 @@ def test_only_what_can_still_raise_the_category_is_asked() -> None:
     findings = [*no_emergency, Finding("chest_pain", Presence.PRESENT, Reporter.NURSE)]
     remaining = questions(protocol, ADULT, Vitals(), findings)
     assert remaining, "a vital could still reach red"
-    assert all(q.could_reach is Category.RED for q in remaining)
+    # Each could reach red, or is a measurement the decision needs to be complete (the TEWS).
+    needed = set(assess(ADULT, Vitals(), findings, protocol.id).missing)
+    assert all(q.could_reach is Category.RED or q.key in needed for q in remaining)
     assert all(q.stage == VITAL for q in remaining)
 
 
@@ -87,7 +100,9 @@ def test_suggested_discriminators_are_asked_before_the_others() -> None:
         for fid, d in protocol.findings.items()
         if d.category is Category.RED
     ]
-    vitals = Vitals(rr=16, hr=80, sbp=120, temp_c=37.0, spo2=98, avpu=None)
+    vitals = Vitals(
+        rr=16, hr=80, sbp=120, temp_c=37.0, spo2=98, avpu=AVPU.ALERT, mobility=Mobility.WALKING
+    )
     qs = questions(protocol, ADULT, vitals, findings, suggested={"abdominal_pain"})
     discriminators = [q.key for q in qs if q.stage == DISCRIMINATOR]
     assert discriminators[0] == "abdominal_pain"

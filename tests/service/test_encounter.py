@@ -114,7 +114,11 @@ def test_interview_questions_until_complete(session: Session) -> None:
         pytest.fail("the interview never ended")
     assert asked and len(asked) == len(set(asked))  # "not known" is never asked twice
     result = session.finish(encounter)
-    assert result.category is Category.GREEN
+    # Every question answered "not known": never a plain GREEN. The decision is incomplete,
+    # floored at YELLOW, and names what is still to measure.
+    assert result.category is Category.YELLOW
+    assert result.incomplete and set(result.missing_fields) <= {"avpu", "mobility"}
+    assert result.missing_fields
 
 
 def test_draft_survives_a_restart(session: Session) -> None:
@@ -133,7 +137,9 @@ def test_draft_survives_a_restart(session: Session) -> None:
 
 
 def test_the_note_is_edited_and_saved_as_a_new_version(session: Session) -> None:
-    encounter = _to_result(session, "headache", rr="16", hr="80", sbp="120")
+    encounter = _to_result(
+        session, "headache", rr="16", hr="80", sbp="120", temp_c="37", avpu="A", mobility="walking"
+    )
     result = session.finish(encounter)
     note = "".join(session.stream_note(encounter))
     assert "GREEN" in note and "Handover" in note
@@ -144,7 +150,9 @@ def test_the_note_is_edited_and_saved_as_a_new_version(session: Session) -> None
 
 
 def test_a_correction_is_a_new_version_and_history_finds_it(session: Session) -> None:
-    encounter = _to_result(session, "headache", rr="16", hr="80", sbp="120")
+    encounter = _to_result(
+        session, "headache", rr="16", hr="80", sbp="120", temp_c="37", avpu="A", mobility="walking"
+    )
     result = session.finish(encounter)
     correction = session.start_correction(result.encounter_id)
     session.set_patient(correction, name="John K", age="34", complaint="headache")
@@ -246,7 +254,9 @@ def test_engine_warnings_are_said_in_the_nurses_language(session: Session) -> No
 
 def test_a_missing_model_never_blocks_the_handover(session: Session) -> None:
     session.update_settings(model_id="no-such-model")
-    encounter = _to_result(session, "headache", rr="16", hr="80", sbp="120")
+    encounter = _to_result(
+        session, "headache", rr="16", hr="80", sbp="120", temp_c="37", avpu="A", mobility="walking"
+    )
     session.finish(encounter)
     note = "".join(session.stream_note(encounter))
     assert note.startswith("Handover: John K") and "Triage: GREEN" in note
