@@ -31,9 +31,8 @@ from edgemed.protocol.errors import (
 )
 from edgemed.protocol.library import available_protocols, load_protocol
 from edgemed.protocol.net import load_net, triage_view
-from edgemed.protocol.vital_limits import pregnancy_possible
 from edgemed.protocol.routing import route
-from edgemed.protocol.vital_limits import check_vitals
+from edgemed.protocol.vital_limits import check_vitals, pregnancy_possible
 
 __all__ = [
     "AVPU",

@@ -323,7 +323,9 @@ class Concern:
         if not isinstance(reason, str) or not reason.strip():
             raise InvalidCase("concern: give a 'reason' for the clinical concern.")
         if len(reason) > CONCERN_REASON_MAX:
-            raise InvalidCase(f"concern: the reason is longer than {CONCERN_REASON_MAX} characters.")
+            raise InvalidCase(
+                f"concern: the reason is longer than {CONCERN_REASON_MAX} characters."
+            )
         return cls(_enum_value(Category, d["category"], "concern.category"), reason.strip())
 
 

@@ -152,9 +152,7 @@ class _NetReader:
         return raw["source"], raw["verified"]
 
     def read(self, data: Mapping[str, Any], sha256: str) -> SafetyNet:
-        top = self.table(
-            data, "file", ("net", "source"), ("consult", "floor", "relevant_when")
-        )
+        top = self.table(data, "file", ("net", "source"), ("consult", "floor", "relevant_when"))
         head = self.table(top["net"], "[net]", ("version",), ("notes",))
         for i, raw in enumerate(top["source"]):
             s = self.table(raw, f"source #{i + 1}", ("id", "citation"), ("url",))

@@ -96,13 +96,16 @@ def check_patient(patient: Patient) -> None:
             raise ImpossibleVital(field, value, low, high)
     if patient.pregnant and patient.sex == "male":
         raise InvalidCase("patient: pregnant is true but sex is male; correct one of them.")
-    if patient.age_years is not None and patient.age_months is not None:
-        # Both given: they must say the same age ("1 year" and "18 months" agree).
-        if abs(patient.age_months / 12.0 - float(patient.age_years)) >= 1.0:
-            raise InvalidCase(
-                f"patient: age_years {patient.age_years:g} and age_months {patient.age_months} "
-                "disagree; give one of them (months for a baby)."
-            )
+    # Both given: they must say the same age ("1 year" and "18 months" agree).
+    if (
+        patient.age_years is not None
+        and patient.age_months is not None
+        and abs(patient.age_months / 12.0 - float(patient.age_years)) >= 1.0
+    ):
+        raise InvalidCase(
+            f"patient: age_years {patient.age_years:g} and age_months {patient.age_months} "
+            "disagree; give one of them (months for a baby)."
+        )
     age = patient.age_in_years
     if patient.pregnant and age is not None and not PREGNANCY_AGES[0] <= age < PREGNANCY_AGES[1]:
         raise InvalidCase(

@@ -181,9 +181,7 @@ def _probe_values(field: str) -> list[float]:
 
 def _score_total(decision: Decision) -> int:
     """The primary protocol's TEWS (a consulted protocol's reasons are not the primary's)."""
-    totals = [
-        r.inputs["tews"] for r in decision.reasons if "tews" in r.inputs and not r.protocol
-    ]
+    totals = [r.inputs["tews"] for r in decision.reasons if "tews" in r.inputs and not r.protocol]
     return int(totals[0]) if totals else 0  # type: ignore[call-overload]
 
 
