@@ -12,8 +12,9 @@ import click
 
 from edgemed.errors import InputError
 from edgemed.i18n import _
-from edgemed.protocol import AVPU, Decision, Finding, Mobility, ProtocolError
+from edgemed.protocol import AVPU, Category, Concern, Decision, Finding, Mobility, ProtocolError
 from edgemed.protocol.case import Case, parse_case
+from edgemed.protocol.definition import FIELD_NAMES
 
 HELP = _(
     """Triage one case with the deterministic protocol and print the decision as JSON.
@@ -28,10 +29,17 @@ The case comes from CASE (a JSON file, or - for standard input), from flags, or 
                 "cap_refill_s": 2, "glucose_mmol": 5.4},
    "findings": ["chest_pain", {"id": "stridor", "presence": "absent",
                                "reporter": "nurse"}],
-   "protocol": "sats-adult"}
+   "protocol": "sats-adult",
+   "unmeasurable": {"spo2": "no oximeter"},
+   "concern": {"category": "orange", "reason": "looks grey and sweaty"}}
 avpu is A, C, V, P or U; mobility is walking, with_help or immobile; presence is
 present, absent or unknown; reporter is nurse or proposal (a proposal never counts
 until confirmed). Without a protocol, age chooses one (edgemed protocol list).
+Adults are also checked against the protocols the safety net consults (IITT); the
+category is the most urgent. A decision missing the measurements it needs is
+"incomplete" and at least YELLOW (a child: PRIORITY) until they are measured or
+marked could-not-be-measured with a reason (unmeasurable). A clinical concern
+raises the category, never lowers it.
 
 \b
 Exit codes: 0 decided; 2 the case is wrong (bad JSON, unknown field or finding,
@@ -61,6 +69,11 @@ def _read_case(source: str | None) -> Case:
         text = sys.stdin.read()
     else:
         path = Path(source)
+        if path.is_dir():
+            raise InputError(
+                _("{path} is a directory, not a case file").format(path=source),
+                hint=_("Give a JSON file, or - to read the case from standard input."),
+            )
         if not path.is_file():
             raise InputError(
                 _("case file not found: {path}").format(path=source),
@@ -89,10 +102,27 @@ def _apply_flags(case: Case, flags: dict[str, Any]) -> Case:
         if flags[key] is not None:
             vitals[key] = flags[key]
     findings = [*case.findings, *(Finding.from_dict(f) for f in flags["finding"])]
+    unmeasurable = dict(case.unmeasurable)
+    for item in flags["unmeasurable"]:
+        field, sep, reason = item.partition("=")
+        if not sep:
+            raise InputError(
+                _(
+                    "--unmeasurable takes FIELD=REASON, e.g. spo2='no oximeter'; got {item!r}"
+                ).format(item=item[:60])
+            )
+        unmeasurable[field.strip()] = reason
+    concern = case.concern
+    if flags["concern"] is not None:
+        concern = Concern.from_dict(
+            {"category": flags["concern"], "reason": flags["concern_reason"] or ""}
+        )
     return replace(
         Case.from_dict({"patient": patient, "vitals": vitals}),
         findings=tuple(findings),
         protocol=flags["protocol"] or case.protocol,
+        unmeasurable=unmeasurable,
+        concern=concern,
     )
 
 
@@ -103,7 +133,15 @@ def explain(decision: Decision) -> str:
         if decision.target_minutes == 0
         else _("within {minutes} minutes").format(minutes=decision.target_minutes)
     )
-    lines = [
+    lines = []
+    if decision.incomplete:
+        lines.append(
+            _("INCOMPLETE: at least {colour} until measured: {items}").format(
+                colour=decision.category.name,
+                items=", ".join(FIELD_NAMES.get(f, f) for f in decision.missing),
+            )
+        )
+    lines += [
         _("Category: {colour} ({label}, protocol level: {word})").format(
             colour=decision.category.name,
             label=_(decision.category.label),
@@ -116,6 +154,27 @@ def explain(decision: Decision) -> str:
             sha=decision.protocol_sha256[:16],
         ),
     ]
+    for consulted in decision.consulted[1:]:
+        lines.append(
+            _("Safety net: {id} version {version}, sha256 {sha}: reached {colour}").format(
+                id=consulted.id,
+                version=consulted.version,
+                sha=consulted.sha256[:16],
+                colour=consulted.category.name,
+            )
+        )
+    for field, why in decision.unmeasurable.items():
+        lines.append(
+            _("Could not be measured: {field} ({why})").format(
+                field=FIELD_NAMES.get(field, field), why=why
+            )
+        )
+    if decision.concern is not None:
+        lines.append(
+            _("Clinical concern: {colour}, {reason}").format(
+                colour=decision.concern.category.name, reason=decision.concern.reason
+            )
+        )
     if decision.routing_note:
         lines.append(_("Routing: {note}").format(note=decision.routing_note))
     lines.append("")
@@ -163,6 +222,18 @@ def explain(decision: Decision) -> str:
 @click.option(
     "--finding", multiple=True, metavar="ID", help=_("A finding the nurse confirmed (repeat).")
 )
+@click.option(
+    "--unmeasurable",
+    multiple=True,
+    metavar="FIELD=REASON",
+    help=_("A measurement that could not be taken, and why (repeat), e.g. spo2='no oximeter'."),
+)
+@click.option(
+    "--concern",
+    type=click.Choice([c.value for c in Category]),
+    help=_("Clinical concern: raise the category to this level (never lowers it)."),
+)
+@click.option("--concern-reason", metavar="TEXT", help=_("Why you are concerned (required)."))
 @click.option("--explain", "show_explanation", is_flag=True, help=_("Print a readable table."))
 def assess(case_source: str | None, show_explanation: bool, **flags: Any) -> None:
     try:

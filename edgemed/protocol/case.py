@@ -123,9 +123,11 @@ def parse_case(text: str) -> Case:
         raise InvalidCase(
             f"the case is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}."
         ) from None
-    except ValueError as error:
-        # e.g. an integer with thousands of digits (Python refuses to convert it).
-        raise InvalidCase(f"the case holds a value that is not a usable number: {error}") from None
+    except ValueError:
+        # An integer with thousands of digits (Python refuses to convert it).
+        raise InvalidCase(
+            "the case holds a number with thousands of digits; no measurement is that long."
+        ) from None
     except RecursionError:
         raise InvalidCase("the case nests too deeply; it is not a case.") from None
     return Case.from_dict(data)
