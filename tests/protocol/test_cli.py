@@ -177,3 +177,57 @@ def test_protocol_check_unknown_id(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["protocol", "check", "mts"], capsys)
     assert code == 2
     assert "unknown protocol 'mts'" in err and "sats-adult" in err
+
+
+def test_assess_incomplete_net_concern_and_unmeasurable(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run(
+        ["assess", "--age", "61", "--finding", "fainting_recent", "--explain"], capsys
+    )
+    assert code == 0
+    assert out.startswith("INCOMPLETE: at least YELLOW")
+    assert "Safety net: iitt-adult" in out
+
+    full = ["--age", "30", "--sex", "male", "--rr", "16", "--hr", "80", "--sbp", "120"]
+    full += ["--avpu", "A", "--mobility", "walking", "--no-trauma"]
+    code, out, _ = run(["assess", *full, "--unmeasurable", "temp_c=no thermometer"], capsys)
+    decision = Decision.from_dict(json.loads(out))
+    assert code == 0 and not decision.incomplete
+    assert decision.unmeasurable == {"temp_c": "no thermometer"}
+
+    code, out, _ = run(
+        ["assess", *full, "--temp", "37", "--concern", "orange", "--concern-reason", "grey"], capsys
+    )
+    decision = Decision.from_dict(json.loads(out))
+    assert decision.category.value == "orange" and decision.concern is not None
+
+    code, _, err = run(["assess", *full, "--concern", "orange"], capsys)
+    assert code == 2 and "reason" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"vitals": {"hr": ' + "9" * 5000 + "}}", "thousands of digits"),
+        ("[" * 100_000 + "]" * 100_000, "nests deeper"),
+        ('{"findings": ["' + "x" * 300 + '"]}', "unknown finding"),
+        ('{"patient": {"age_years": 2, "sex": "female", "pregnant": true}}', "pregnan"),
+        ('{"patient": {"age_years": 40, "age_months": 6}}', "disagree"),
+    ],
+)
+def test_hostile_cases_get_exit_2_and_a_short_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, message: str
+) -> None:
+    case = tmp_path / "case.json"
+    case.write_text(text)
+    code, _, err = run(["assess", str(case)], capsys)
+    assert code == 2 and message in err
+    assert "Traceback" not in err and len(err) < 600
+
+
+def test_a_directory_as_the_case_file_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(["assess", str(tmp_path)], capsys)
+    assert code == 2 and "is a directory" in err
