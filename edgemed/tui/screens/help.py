@@ -24,6 +24,8 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("Ctrl+N", N_("encounter: next step")),
     ("y / n", N_("confirm / reject a proposal; answer yes / no")),
     ("u", N_("answer: not known")),
+    ("Ctrl+U", N_("vital: could not be measured (reason); result: clinical concern")),
+    ("Ctrl+F", N_("result: finish an INCOMPLETE decision")),
     ("Space", N_("tick an emergency sign")),
     ("Ctrl+T", N_("stop the handover note")),
     ("Ctrl+R", N_("write the handover note again")),

@@ -8,6 +8,9 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from edgemed.errors import EdgemedError
 from edgemed.i18n import _
+from edgemed.protocol import Patient
+from edgemed.service import Encounter
+from edgemed.service.flow import parse_age
 from edgemed.tui.screens.base import EncounterScreen
 from edgemed.tui.text import show
 
@@ -47,7 +50,7 @@ class PatientScreen(EncounterScreen):
                 ("pregnant", _("Pregnant"), answers, _answer(patient.pregnant)),
                 ("trauma", _("Injury (trauma)"), answers, _answer(patient.trauma)),
             ):
-                with Horizontal(classes="form-row"):
+                with Horizontal(classes="form-row", id=f"{field}-row"):
                     yield Label(show(label))
                     yield Select(
                         [(show(text), key) for text, key in options],
@@ -65,7 +68,30 @@ class PatientScreen(EncounterScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.show_pregnancy()
         self.query_one("#name", Input).focus()
+
+    def pregnancy_applies(self) -> bool:
+        """Pregnancy is asked only where it can apply: not for a man or a small child (an age
+        not typed yet, or not readable yet, still asks)."""
+        sex = str(self.query_one("#sex", Select).value)
+        try:
+            years, months = parse_age(self.query_one("#age", Input).value)
+        except EdgemedError:
+            years, months = None, None
+        probe = Encounter(patient=Patient(age_years=years, age_months=months, sex=sex))
+        return self.session.pregnancy_applies(probe)
+
+    def show_pregnancy(self) -> None:
+        self.query_one("#pregnant-row").display = self.pregnancy_applies()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "age":
+            self.show_pregnancy()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "sex":
+            self.show_pregnancy()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "complaint":
@@ -86,7 +112,9 @@ class PatientScreen(EncounterScreen):
                 name=self.query_one("#name", Input).value,
                 age=self.query_one("#age", Input).value,
                 sex=str(sex),
-                pregnant=_from_answer(self.query_one("#pregnant", Select).value),
+                pregnant=_from_answer(self.query_one("#pregnant", Select).value)
+                if self.pregnancy_applies()
+                else None,
                 trauma=_from_answer(self.query_one("#trauma", Select).value),
                 complaint=self.query_one("#complaint", Input).value,
             )

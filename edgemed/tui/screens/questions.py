@@ -24,6 +24,7 @@ class QuestionsScreen(EncounterScreen):
         Binding("y", "answer('present')", N_("Yes")),
         Binding("n", "answer('absent')", N_("No")),
         Binding("u", "answer('unknown')", N_("Not known")),
+        Binding("ctrl+u", "unmeasurable", N_("Cannot measure"), priority=True),
     ]
 
     def __init__(self, encounter: object) -> None:
@@ -35,13 +36,18 @@ class QuestionsScreen(EncounterScreen):
         yield Static("", id="question")
         yield Static("", id="why", classes="hint")
         yield Input(id="measure", compact=True, disabled=True)
+        yield Static("", id="reason-label", classes="hint")
+        yield Input(id="reason", compact=True, disabled=True)
         yield Static("", id="keys", classes="hint")
         yield Static("", id="message", classes="hint")
         yield Footer()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        vital = self.question is not None and self.question.vital
+        if action == "unmeasurable":
+            return vital
         # While a measurement is asked for, y/n/u are typed into it, not answers.
-        return not (action == "answer" and self.question is not None and self.question.vital)
+        return not (action == "answer" and vital)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -55,6 +61,8 @@ class QuestionsScreen(EncounterScreen):
             return
         if self.question is None:
             self.query_one("#measure", Input).disabled = True
+            self.query_one("#reason", Input).disabled = True
+            self.query_one("#reason-label", Static).update("")
             self.query_one("#question", Static).update(show(_("No more questions.")))
             self.query_one("#message", Static).update(show(_("Deciding and saving...")))
             self.finish()
@@ -65,8 +73,19 @@ class QuestionsScreen(EncounterScreen):
         measure = self.query_one("#measure", Input)
         measure.value = ""
         measure.disabled = not question.vital
+        reason = self.query_one("#reason", Input)
+        reason.value = ""
+        reason.disabled = not question.vital
+        self.query_one("#reason-label", Static).update(
+            show(_("Could not be measured? Say why (e.g. no oximeter), then Enter:"))
+            if question.vital
+            else ""
+        )
         if question.vital:
-            keys = _("Type the value and press Enter; Enter on an empty line = not measured.")
+            keys = _(
+                "Type the value and Enter. Cannot measure: Ctrl+U (or Enter on an empty line), "
+                "then the reason; Enter with no reason leaves it unknown (INCOMPLETE)."
+            )
             measure.focus()
         else:
             keys = _("y = yes, n = no, u = not known")
@@ -77,6 +96,13 @@ class QuestionsScreen(EncounterScreen):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if self.question is None or not self.question.vital:
             return
+        if event.input.id == "reason":
+            self.not_measured(event.value)
+            return
+        if not event.value.strip():
+            # Not measured: why? (a reason finishes the decision; none leaves it INCOMPLETE)
+            self.action_unmeasurable()
+            return
         try:
             check = self.session.answer_vital(self.encounter, self.question.key, event.value)
         except EdgemedError as error:
@@ -86,6 +112,26 @@ class QuestionsScreen(EncounterScreen):
             self.query_one("#message", Static).update(show(check.error or ""))
             return
         self.query_one("#message", Static).update(show(check.warning or ""))
+        self.ask()
+
+    def action_unmeasurable(self) -> None:
+        if self.question is not None and self.question.vital:
+            self.query_one("#reason", Input).focus()
+
+    def not_measured(self, reason: str) -> None:
+        """The asked vital could not be measured: with a reason it is recorded as such (the
+        decision can finish, never lower); without one it stays unknown (INCOMPLETE)."""
+        if self.question is None:
+            return
+        try:
+            if reason.strip():
+                self.session.mark_unmeasurable(self.encounter, self.question.key, reason)
+            else:
+                self.session.answer_vital(self.encounter, self.question.key, "")
+        except EdgemedError as error:
+            self.report(error)
+            return
+        self.query_one("#message", Static).update("")
         self.ask()
 
     def action_answer(self, presence: str) -> None:

@@ -12,10 +12,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.widget import Widget
 from textual.widgets import Footer, Static, TextArea
 
 from edgemed.errors import EdgemedError
 from edgemed.i18n import N_, _
+from edgemed.protocol import Category
 from edgemed.service import Encounter, TriageResult
 from edgemed.tui.screens.base import EdgemedScreen
 from edgemed.tui.text import say, show
@@ -26,6 +29,8 @@ class ResultScreen(EdgemedScreen):
     """The category as a large label with its word, the reasons, target time and actions."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+f", "finish", N_("Finish"), priority=True),
+        Binding("ctrl+u", "concern", N_("Concern"), priority=True),
         Binding("ctrl+t", "stop", N_("Stop note"), priority=True),
         Binding("ctrl+r", "write", N_("Rewrite note"), priority=True),
         Binding("ctrl+s", "save", N_("Save note"), priority=True),
@@ -37,37 +42,123 @@ class ResultScreen(EdgemedScreen):
         self.result = result
         self.streaming = False
         self.stop_requested = False
+        # The note as written by the model or template: rewritten after a raise unless edited.
+        self.written = ""
         super().__init__()
 
     def compose(self) -> ComposeResult:
         result = self.result
         yield CategoryBanner(result)
+        yield Static(self.incomplete_text(), id="incomplete", classes="warning")
         with VerticalScroll(id="result-facts"):
-            yield Static(show(_("Why:")), classes="title")
-            for reason in result.reasons:
-                yield Static(show("- " + reason))
-            yield Static(show(_("Do now:")), classes="title")
-            for action in result.actions:
-                yield Static(show("- " + action))
-            for warning in result.warnings:
-                yield Static(show("! " + warning), classes="warning")
-            yield Static(
-                show(
-                    _("Saved, encrypted (version {version}); protocol {protocol}.").format(
-                        version=result.version, protocol=result.protocol
-                    )
-                ),
-                classes="hint",
-            )
+            yield from self.facts()
         yield Static(show(_("Handover note (edit before saving):")), id="note-title")
         yield TextArea(
             self.encounter.note if self.encounter.step == "saved" else "", id="note", read_only=True
         )
         yield Footer()
 
+    def incomplete_text(self) -> Content:
+        if not self.result.incomplete:
+            return Content("")
+        return show(
+            _(
+                "Not a final category. Measure what is missing, or mark it could not be measured "
+                "with a reason: Ctrl+F."
+            )
+        )
+
+    def facts(self) -> list[Widget]:
+        result = self.result
+        widgets: list[Widget] = [Static(show(_("Why:")), classes="title")]
+        widgets += [Static(show("- " + reason)) for reason in result.reasons]
+        widgets.append(Static(show(_("Do now:")), classes="title"))
+        widgets += [Static(show("- " + action)) for action in result.actions]
+        widgets += [Static(show("! " + w), classes="warning") for w in result.warnings]
+        saved = _("Saved, encrypted (version {version}); protocols consulted: {consulted}.")
+        consulted = result.consulted or result.protocol
+        widgets.append(
+            Static(show(saved.format(version=result.version, consulted=consulted)), classes="hint")
+        )
+        if result.unverified:
+            widgets.append(
+                Static(
+                    show(_("The protocol still awaits the medical lead's sign-off.")),
+                    classes="hint",
+                )
+            )
+        return widgets
+
+    def show_result(self, result: TriageResult) -> None:
+        """Show a new version of the decision (a raised category) in place; the note follows."""
+        self.result = result
+        self.query_one(CategoryBanner).show_result(result)
+        incomplete = self.query_one("#incomplete", Static)
+        incomplete.update(self.incomplete_text())
+        incomplete.display = result.incomplete
+        facts = self.query_one("#result-facts", VerticalScroll)
+        facts.remove_children()
+        facts.mount_all(self.facts())
+        self.refresh_bindings()
+
     def on_mount(self) -> None:
         super().on_mount()
+        self.query_one("#incomplete", Static).display = self.result.incomplete
         self.action_write()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Finishing is offered only while the decision is incomplete, raising only below RED.
+        if action == "finish":
+            return self.result.incomplete
+        if action == "concern":
+            return self.result.category is not Category.RED
+        return True
+
+    def action_concern(self) -> None:
+        from edgemed.tui.screens.concern import ConcernScreen
+
+        if self.result.category is Category.RED:
+            return
+        if self.streaming:
+            self.action_stop()
+        self.app.push_screen(
+            ConcernScreen(self.session, self.encounter, self.result.category), self.raised
+        )
+
+    def raised(self, result: TriageResult | None) -> None:
+        if result is None:
+            return
+        self.show_result(result)
+        self.notify(
+            say(
+                _("Raised to {colour} for clinical concern; saved as version {version}.").format(
+                    colour=result.colour, version=result.version
+                )
+            ),
+            markup=False,
+        )
+        # The note names the category: write it again, unless the nurse already edited it.
+        area = self.query_one("#note", TextArea)
+        if not self.streaming and area.text == self.written:
+            self.action_write()
+        else:
+            self.notify(say(_("The note still names the old category: Ctrl+R writes it again.")))
+
+    def action_finish(self) -> None:
+        """Finish an incomplete decision: a new version, asking only what is still missing."""
+        from edgemed.tui.screens.questions import QuestionsScreen
+
+        if not self.result.incomplete:
+            return
+        if self.streaming:
+            self.session.stop_note()
+        try:
+            encounter = self.session.start_correction(self.result.encounter_id)
+        except EdgemedError as error:
+            self.report(error)
+            return
+        encounter.step = "questions"
+        self.app.switch_screen(QuestionsScreen(encounter))
 
     def action_write(self) -> None:
         if self.streaming:
@@ -112,6 +203,7 @@ class ResultScreen(EdgemedScreen):
                 markup=False,
             )
         area = self.query_one("#note", TextArea)
+        self.written = area.text
         area.read_only = False
         self.query_one("#note-title", Static).update(
             show(_("Handover note: edit it, then Ctrl+S saves."))

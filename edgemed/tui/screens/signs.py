@@ -1,12 +1,15 @@
-"""Step 3: the protocol's emergency signs; any one ticked makes the patient RED."""
+"""Step 3: the protocol's emergency signs; any one ticked makes the patient RED and ends the
+interview at once (straight to the saved result: no vitals screen first)."""
 
 from __future__ import annotations
 
+from textual import work
 from textual.app import ComposeResult
 from textual.widgets import Footer, Static
 
 from edgemed.errors import EdgemedError
 from edgemed.i18n import _
+from edgemed.service import TriageResult
 from edgemed.tui.screens.base import EncounterScreen
 from edgemed.tui.text import say, show
 from edgemed.tui.widgets.ticklist import TickList
@@ -25,6 +28,7 @@ class SignsScreen(EncounterScreen):
             self.report(error)
             signs = []
         yield TickList([(s.finding_id, say(s.label), s.ticked) for s in signs], id="signs")
+        yield Static("", id="message", classes="hint")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -36,8 +40,28 @@ class SignsScreen(EncounterScreen):
 
         ticked = self.query_one(TickList).ticked
         try:
-            self.session.set_signs(self.encounter, ticked)
+            red = self.session.set_signs(self.encounter, ticked)
         except EdgemedError as error:
             self.report(error)
             return
+        if red:
+            # A red sign ends the interview: RED now, the vitals come after emergency care.
+            self.query_one("#message", Static).update(show(_("Red sign: deciding and saving...")))
+            self.finish()
+            return
         self.app.switch_screen(VitalsScreen(self.encounter))
+
+    # Saving to the encrypted log is disk work: a worker, and the result only after it.
+    @work(thread=True, exclusive=True)
+    def finish(self) -> None:
+        try:
+            result = self.session.finish(self.encounter)
+        except EdgemedError as error:
+            self.app.call_from_thread(self.report, error)
+            return
+        self.app.call_from_thread(self.show_result, result)
+
+    def show_result(self, result: TriageResult) -> None:
+        from edgemed.tui.screens.result import ResultScreen
+
+        self.app.switch_screen(ResultScreen(self.encounter, result))
