@@ -26,6 +26,7 @@ from edgemed.protocol import (
     assess,
     load_protocol,
     route,
+    triage_view,
 )
 from edgemed.protocol.errors import ProtocolError
 from edgemed.protocol.vital_limits import check_vitals
@@ -185,7 +186,8 @@ def _plausible_vitals(values: Mapping[str, float]) -> Vitals:
 
 
 def _protocol_for(patient: Patient, forced: str | None) -> Protocol:
-    return load_protocol(forced if forced else route(patient)[0])
+    """The vocabulary a nurse's app would use: the primary plus the safety net's signs."""
+    return triage_view(load_protocol(forced if forced else route(patient)[0]).id)
 
 
 def _red_flags(protocol: Protocol) -> set[str]:
@@ -257,9 +259,12 @@ def evaluate_vignette(
     methods = tuple(mode.split("+"))
     first = understand(v.text, v.locale, _protocol_for(Patient(), protocol_id), methods=())
     numbers = {p.field: p.value for p in first.vitals}
+    # "18-month-old" can also read as 18 years: months, when read, win (the engine refuses
+    # two ages that disagree).
+    months = int(numbers["age_months"]) if "age_months" in numbers else None
     patient = Patient(
-        age_years=numbers.get("age_years"),
-        age_months=int(numbers["age_months"]) if "age_months" in numbers else None,
+        age_years=None if months is not None else numbers.get("age_years"),
+        age_months=months,
     )
     protocol = _protocol_for(patient, protocol_id)
     u = understand(v.text, v.locale, protocol, engine=engine, methods=methods)

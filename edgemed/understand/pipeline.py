@@ -8,7 +8,7 @@ from typing import Any
 from edgemed.errors import InputError
 from edgemed.i18n import _
 from edgemed.protocol.domain import Category, Presence
-from edgemed.protocol.library import load_protocol
+from edgemed.protocol.net import triage_view
 from edgemed.understand.embedding_method import propose_by_embedding
 from edgemed.understand.lexicon import load_lexicon
 from edgemed.understand.lexicon_method import propose_by_lexicon
@@ -91,7 +91,7 @@ def understand(
             hint=_("Choose among: {names}").format(names=", ".join(ALL_METHODS)),
         )
     if isinstance(protocol, str):
-        protocol = load_protocol(protocol)
+        protocol = triage_view(protocol)
     lexicon = load_lexicon(locale)
     allowed = set(protocol.findings)
     found: list[Proposal] = []

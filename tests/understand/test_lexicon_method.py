@@ -114,9 +114,15 @@ def test_phrases_that_only_look_like_a_finding_are_ignored() -> None:
 
 
 def test_only_the_protocols_findings_are_proposed() -> None:
-    # Snake bite is an IITT sign; SATS has no such discriminator.
+    # Snake bite is an IITT sign; SATS has no such discriminator, but the safety net consults
+    # IITT for every adult, so the app proposes it for a SATS patient too.
     assert _presence("bitten by a snake", "en", "snake_bite", "iitt-adult") is Presence.PRESENT
-    assert _presence("bitten by a snake", "en", "snake_bite", "sats-adult") is None
+    assert _presence("bitten by a snake", "en", "snake_bite", "sats-adult") is Presence.PRESENT
+    # ETAT (children) has no ECG sign and consults no other protocol.
+    assert _presence("the ECG shows ST elevation", "en", "ecg_ischaemia", "sats-adult") is (
+        Presence.PRESENT
+    )
+    assert _presence("the ECG shows ST elevation", "en", "ecg_ischaemia", "etat-child") is None
 
 
 def test_signs_that_would_raise_the_category_come_first() -> None:
