@@ -28,10 +28,12 @@ from edgemed.protocol import (
 )
 from edgemed.protocol.errors import ProtocolError
 from edgemed.protocol.net import relevant
+from edgemed.protocol.vital_limits import pregnancy_possible
 
 # Stages, in the order they are asked.
 EMERGENCY = "emergency_sign"
 AGE = "age"
+PREGNANCY = "pregnancy"
 VITAL = "vital"
 DISCRIMINATOR = "discriminator"
 
@@ -51,10 +53,15 @@ VITAL_QUESTIONS: dict[str, str] = {
     "trauma": N_("Is this an injury (trauma)?"),
 }
 AGE_QUESTION = N_("How old is the patient?")
+PREGNANCY_KEY = "pregnant"
+PREGNANCY_QUESTION = N_(
+    "Could she be pregnant (a missed period, or last period more than 4 weeks ago)?"
+)
 _NEEDED = N_("Needed to finish the decision: without it the category is only a floor.")
 _REASONS = {
     EMERGENCY: N_("Emergency sign: check it first."),
     AGE: N_("The protocol depends on the age."),
+    PREGNANCY: N_("In pregnancy these signs are more urgent."),
     VITAL: N_("This measurement can still change the category."),
     DISCRIMINATOR: N_("This sign would raise the category."),
 }
@@ -205,10 +212,25 @@ def questions(
     confirmed = frozenset(f.id for f in findings if f.counts)
     pending: list[Question] = []
     for fid, definition in protocol.findings.items():
-        if definition.category is most_urgent and fid not in answered:
+        if definition.category is most_urgent and definition.alone and fid not in answered:
             pending.append(_finding_question(protocol, EMERGENCY, fid))
     if patient.age_in_months is None:
         pending.append(Question(AGE, "age", _(AGE_QUESTION), _(_REASONS[AGE]), most_urgent))
+    if patient.pregnant is None and pregnancy_possible(patient):
+        try:
+            pregnant = _category(protocol, replace(patient, pregnant=True), vitals, findings)
+        except ProtocolError:
+            pregnant = current
+        if pregnant.is_more_urgent_than(current):
+            pending.append(
+                Question(
+                    PREGNANCY,
+                    PREGNANCY_KEY,
+                    _(PREGNANCY_QUESTION),
+                    _(_REASONS[PREGNANCY]),
+                    pregnant,
+                )
+            )
     vital_questions = []
     for field in _vital_fields(protocol):
         if _measured(patient, vitals, field):
@@ -227,8 +249,10 @@ def questions(
     pending.extend(sorted(vital_questions, key=lambda q: q.could_reach.urgency))
     discriminators: list[tuple[str, Category]] = []
     for fid, d in protocol.findings.items():
-        if d.category is most_urgent or fid in answered or d.category.urgency >= current.urgency:
+        if (d.category is most_urgent and d.alone) or fid in answered:
             continue
+        # Every sign is tried: one that is only orange alone can be red in company (heavy
+        # bleeding in pregnancy).
         reached = _raises(protocol, patient, vitals, findings, fid, current)
         if reached is not None:
             discriminators.append((fid, reached))

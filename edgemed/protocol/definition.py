@@ -181,6 +181,9 @@ class FindingDefinition:
     source: str
     verified: bool
     question: str
+    # True when the sign decides by itself (it has its own rule); False when it counts only
+    # with other signs or for some patients (``category`` is then the most it can reach).
+    alone: bool = True
 
 
 @dataclass(frozen=True)

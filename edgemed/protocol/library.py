@@ -402,5 +402,6 @@ class _Reader:
                 source=self.source(f["source"], f"finding {f['id']}"),
                 verified=self.verified(f["verified"], f"finding {f['id']}"),
                 question=f["question"],
+                alone=bool(own),
             )
         return out

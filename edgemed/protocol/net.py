@@ -307,7 +307,7 @@ def _definitions(
         own = [r for r in using if r.id == f"{prefix}/{fid}"]
         rule = own[0] if own else min(using, key=lambda r: r.category.urgency)  # type: ignore[union-attr]
         assert rule.category is not None
-        out[fid] = replace(definition, category=rule.category, rule_id=rule.id)
+        out[fid] = replace(definition, category=rule.category, rule_id=rule.id, alone=bool(own))
     return out
 
 
@@ -378,7 +378,12 @@ def triage_view(primary_id: str) -> Protocol:
             mine = findings.get(fid)
             if mine is None:
                 findings[fid] = definition
-            elif definition.category.is_more_urgent_than(mine.category):
-                # Ask about it as urgently as the net would decide it.
-                findings[fid] = replace(mine, category=definition.category)
+            elif definition.alone and (
+                definition.category.is_more_urgent_than(mine.category) or not mine.alone
+            ):
+                # The net decides it alone, more urgently (or the primary only in company):
+                # ask about it as the net would decide it.
+                findings[fid] = replace(
+                    mine, category=definition.category, rule_id=definition.rule_id, alone=True
+                )
     return replace(primary, findings=findings, rules=tuple(rules))

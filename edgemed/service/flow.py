@@ -5,6 +5,7 @@ interview questions. Each step checks its input, updates the encounter and saves
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from typing import Any
 
 from edgemed.errors import InputError
@@ -30,6 +31,7 @@ from .views import ProposalStatus, ProposedFinding, QuestionView, SignChoice, Vi
 from .wording import vital_name
 
 _CHOICE_FIELDS = {"avpu": AVPU, "mobility": Mobility}
+PREGNANCY_KEY = "pregnant"  # the interview's pregnancy question (edgemed.interview.state)
 
 
 class VitalsError(InputError):
@@ -195,7 +197,7 @@ class EncounterFlow(ABC):
         return [
             SignChoice(fid, protocol_text(d.label), protocol_text(d.description), fid in present)
             for fid, d in protocol.findings.items()
-            if d.category is Category.RED
+            if d.category is Category.RED and d.alone
         ]
 
     def set_signs(self, encounter: Encounter, ticked: set[str]) -> bool:
@@ -301,6 +303,14 @@ class EncounterFlow(ABC):
             if vital and question.key not in VITAL_FIELDS:
                 continue
             definition = protocol.findings.get(question.key)
+            if question.key == PREGNANCY_KEY:
+                return QuestionView(
+                    key=question.key,
+                    text=question.text,
+                    label=_("Pregnancy"),
+                    asked=len(encounter.answers) + len(encounter.skipped),
+                    why=question.reason,
+                )
             return QuestionView(
                 key=question.key,
                 text=question.text,
@@ -316,9 +326,19 @@ class EncounterFlow(ABC):
         return None
 
     def answer(self, encounter: Encounter, finding_id: str, presence: Presence) -> None:
-        """The nurse's answer to a question about a sign (not known = not asked again)."""
+        """The nurse's answer to a question about a sign (not known = not asked again).
+
+        The interview's pregnancy question (key ``pregnant``) sets the patient's pregnancy.
+        """
         if presence is Presence.UNKNOWN:
             encounter.skipped.add(finding_id)
+        if finding_id == PREGNANCY_KEY:
+            if presence is not Presence.UNKNOWN:
+                encounter.patient = replace(
+                    encounter.patient, pregnant=presence is Presence.PRESENT
+                )
+            self.save_draft(encounter)
+            return
         encounter.answers[finding_id] = presence
         self.save_draft(encounter)
 

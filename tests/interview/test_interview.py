@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace as dataclasses_replace
+
 from edgemed.interview import (
     AGE,
     DISCRIMINATOR,
@@ -143,3 +145,36 @@ def test_interview_completes_when_nothing_can_change_the_category() -> None:
     assert state.complete and not state.stopped_early
     assert state.category is Category.GREEN
     assert asked >= len([d for d in protocol.findings.values() if d.category is Category.RED])
+
+
+def test_the_net_s_signs_are_asked_when_a_yes_would_raise_the_category() -> None:
+    """Headache with fever -> neck stiffness (IITT meningism, through the safety net)."""
+    from edgemed.protocol import triage_view
+
+    view = triage_view("sats-adult")
+    normal = Vitals(rr=16, hr=80, sbp=120, temp_c=38.5, avpu=AVPU.ALERT, mobility=Mobility.WALKING)
+    patient = Patient(age_years=25, sex="male", trauma=False)
+    asked = [q.key for q in questions(view, patient, normal, [Finding("fever")])]
+    assert "stiff_neck" in asked and "snake_bite" in asked
+    # A sign that counts only with another is not asked on its own.
+    plain = [q.key for q in questions(view, patient, dataclasses_replace(normal, temp_c=37.0), [])]
+    assert "stiff_neck" not in plain
+
+
+def test_abdominal_pain_in_a_woman_of_child_bearing_age_asks_about_pregnancy() -> None:
+    from edgemed.interview import PREGNANCY
+    from edgemed.protocol import triage_view
+
+    view = triage_view("sats-adult")
+    normal = Vitals(rr=16, hr=80, sbp=120, temp_c=37.0, avpu=AVPU.ALERT, mobility=Mobility.WALKING)
+    woman = Patient(age_years=24, sex="female", trauma=False)
+    qs = questions(view, woman, normal, [Finding("abdominal_pain")])
+    assert any(q.stage == PREGNANCY for q in qs)
+    man = Patient(age_years=24, sex="male", trauma=False)
+    assert not any(q.stage == PREGNANCY for q in questions(view, man, normal, []))
+    older = Patient(age_years=70, sex="female", trauma=False)
+    assert not any(q.stage == PREGNANCY for q in questions(view, older, normal, []))
+    # Once she is pregnant, bleeding is asked (it would raise the category).
+    pregnant = Patient(age_years=24, sex="female", pregnant=True, trauma=False)
+    asked = [q.key for q in questions(view, pregnant, normal, [Finding("abdominal_pain")])]
+    assert "heavy_bleeding" in asked or "pv_bleeding" in asked

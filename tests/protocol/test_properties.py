@@ -33,7 +33,7 @@ from edgemed.protocol.definition import FIELD_NAMES, NUMERIC_FIELDS
 from edgemed.protocol.engine import FLOOR_RULE
 from edgemed.protocol.escalation import System
 from edgemed.protocol.evaluation import Facts, category_of, fired, reach
-from edgemed.protocol.net import consulted_protocols, load_net
+from edgemed.protocol.net import consulted_protocols, load_net, relevant
 from edgemed.protocol.vital_limits import LIMITS, PREGNANCY_AGES, pregnancy_possible
 
 PROTOCOLS = ("sats-adult", "iitt-adult", "etat-child")
@@ -286,6 +286,9 @@ def test_a_missing_measurement_never_lowers_and_is_warned_about(
         unknown.category.urgency
     ):
         name = FIELD_NAMES[field]
+        confirmed = frozenset(f.id for f in findings_ if f.counts)
+        if not relevant(field, patient, missing, confirmed):
+            return  # warning fatigue: e.g. glucose only with a seizure or reduced consciousness
         # Named either as an input the decision still needs, or in a warning.
         assert field in unknown.missing or any(
             w.startswith(f"{name} not measured") for w in unknown.warnings
