@@ -113,12 +113,23 @@ def _depth(text: str) -> int:
     return deepest
 
 
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are unique: ``{"age_years": 30, "age_years": 1}`` is refused,
+    never read as its last value."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise InvalidCase(f"the case gives {key[:60]!r} twice; keep one.")
+        out[key] = value
+    return out
+
+
 def parse_case(text: str) -> Case:
     """Read a case from JSON text, naming the line and column of a syntax error."""
     if _depth(text) > MAX_DEPTH:
         raise InvalidCase(f"the case nests deeper than {MAX_DEPTH} levels; it is not a case.")
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as error:
         raise InvalidCase(
             f"the case is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}."

@@ -245,6 +245,11 @@ def test_huge_numbers_and_deep_json_are_refused_not_crashed() -> None:
         parse_case("[" * 100_000 + "]" * 100_000)
 
 
+def test_a_duplicate_key_is_refused_not_read_as_its_last_value() -> None:
+    with pytest.raises(InvalidCase, match="'age_years' twice"):
+        parse_case('{"patient": {"age_years": 30, "age_years": 1}}')
+
+
 def test_agreeing_years_and_months_are_accepted() -> None:
     assert assess(Patient(age_years=1, age_months=18), CHILD_VITALS, []).protocol_id == (
         "etat-child"
