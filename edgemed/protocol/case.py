@@ -130,6 +130,8 @@ def parse_case(text: str) -> Case:
         raise InvalidCase(f"the case nests deeper than {MAX_DEPTH} levels; it is not a case.")
     try:
         data = json.loads(text, object_pairs_hook=_no_duplicates)
+    except InvalidCase:
+        raise
     except json.JSONDecodeError as error:
         raise InvalidCase(
             f"the case is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}."
