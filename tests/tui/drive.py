@@ -35,7 +35,13 @@ async def patient(pilot: Pilot[None], name: str, age: str, complaint: str) -> No
     await type_text(pilot, name)
     await pilot.press("enter")
     await type_text(pilot, age)
-    await pilot.press("enter", "tab", "tab", "tab")
+    await pilot.press("enter")
+    # Tab to the complaint: the pregnancy question is there only where it can apply.
+    for _ in range(6):
+        focused = pilot.app.focused
+        if focused is not None and focused.id == "complaint":
+            break
+        await pilot.press("tab")
     await type_text(pilot, complaint)
     await pilot.press("enter")
     await settle(pilot)
@@ -51,3 +57,17 @@ async def vitals(pilot: Pilot[None], values: list[str]) -> None:
 def app_screen(pilot: Pilot[None]) -> str:
     assert isinstance(pilot.app, EdgemedApp)
     return type(pilot.app.screen).__name__
+
+
+async def interview(pilot: Pilot[None], vital: list[str], sign: str = "n") -> None:
+    """Answer the interview until the result: each asked vital with the keys in ``vital``
+    (e.g. ["enter", "enter"]: not measured, no reason), each sign with ``sign``."""
+    for _ in range(80):
+        if app_screen(pilot) != "QuestionsScreen":
+            return
+        question = pilot.app.screen.question  # type: ignore[attr-defined]
+        if question is not None and question.vital:
+            await pilot.press(*vital)
+        else:
+            await pilot.press(sign)
+        await settle(pilot)

@@ -157,6 +157,8 @@ class ResultScreen(EdgemedScreen):
         except EdgemedError as error:
             self.report(error)
             return
+        # What was already answered "not known" is not asked again: only what is missing.
+        encounter.skipped = set(self.encounter.skipped) - set(self.result.missing_fields)
         encounter.step = "questions"
         self.app.switch_screen(QuestionsScreen(encounter))
 
