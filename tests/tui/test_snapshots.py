@@ -19,6 +19,7 @@ from textual.screen import Screen
 from edgemed.i18n import available_languages
 from edgemed.service import Encounter, Session
 from edgemed.tui.app import EdgemedApp
+from edgemed.tui.screens.concern import ConcernScreen
 from edgemed.tui.screens.help import HelpScreen
 from edgemed.tui.screens.history import DetailScreen, HistoryScreen
 from edgemed.tui.screens.patient import PatientScreen
@@ -76,11 +77,37 @@ def _encounter(session: Session, step: str) -> Encounter:
     session.set_signs(encounter, set())
     if step == "vitals":
         return encounter
-    session.set_vitals(encounter, {"rr": "24", "hr": "112", "sbp": "95", "temp_c": "38,4"})
+    session.set_vitals(
+        encounter,
+        {
+            "rr": "24",
+            "hr": "112",
+            "sbp": "95",
+            "temp_c": "38,4",
+            "avpu": "A",
+            "mobility": "walking",
+        },
+    )
     return encounter
 
 
-ScreenMaker = Callable[[Session], Screen[Any]]
+ScreenMaker = Callable[[Session], "Screen[Any] | tuple[Screen[Any], ...]"]
+
+
+def _incomplete(session: Session) -> ResultScreen:
+    """A 61-year-old who fainted, no vitals taken yet: INCOMPLETE, at least YELLOW."""
+    encounter = session.new_encounter()
+    encounter.started_at = FIXED_NOW
+    session.set_patient(encounter, name="Grace W", age="61", complaint="fainted at the market")
+    session.set_signs(encounter, set())
+    session.set_vitals(encounter, {})
+    return ResultScreen(encounter, session.finish(encounter))
+
+
+def _concern(session: Session) -> tuple[Screen[Any], ...]:
+    """The clinical-concern dialog over an incomplete YELLOW result: ORANGE and RED offered."""
+    result = _incomplete(session)
+    return result, ConcernScreen(session, result.encounter, result.result.category)
 
 
 def _result(session: Session) -> Screen[Any]:
@@ -107,6 +134,8 @@ SCREENS: dict[str, ScreenMaker] = {
     "vitals": lambda s: VitalsScreen(_encounter(s, "vitals")),
     "questions": lambda s: QuestionsScreen(_encounter(s, "questions")),
     "result": _result,
+    "result-incomplete": _incomplete,
+    "concern": _concern,
     "history": lambda s: (s.finish(_encounter(s, "questions")), HistoryScreen())[1],
     "detail": _detail,
     "settings": lambda s: SettingsScreen(),
@@ -137,8 +166,10 @@ def test_screen(language: str, screen: str, snap_compare: Any) -> None:
 
     async def show(pilot: Pilot[None]) -> None:
         await pilot.pause()
-        pushed = SCREENS[screen](session)
-        await app.switch_screen(pushed) if screen == "queue" else await app.push_screen(pushed)
+        made = SCREENS[screen](session)
+        for pushed in made if isinstance(made, tuple) else (made,):
+            await app.switch_screen(pushed) if screen == "queue" else await app.push_screen(pushed)
+            await pilot.pause()
         for _ in range(3):
             await app.workers.wait_for_complete()
             await pilot.pause()
