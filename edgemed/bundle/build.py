@@ -4,6 +4,7 @@ A bundle is a plain folder (copy it onto a USB stick as it is)::
 
     install.sh          checks every file with sha256sum, then runs the installer
     SHA256SUMS          every other file's sha256; its own sha256 is the bundle's fingerprint
+    SHA256SUMS.sig      the deployer's Ed25519 signature of SHA256SUMS
     bundle.json         what the bundle is for (target, Python, llama.cpp flags) and its files
     README.txt          the three commands a technician types
     wheels/             edgemed and every runtime dependency, built for the target's CPU
@@ -25,10 +26,12 @@ from importlib import resources
 from pathlib import Path
 
 import edgemed
-from edgemed.bundle import sources
+from edgemed.bundle import keys, sources
+from edgemed.bundle.keys import DeployerKey
 from edgemed.bundle.manifest import (
     CHECKSUMS,
     MANIFEST,
+    SIGNATURE,
     BundleError,
     BundleFile,
     BundleManifest,
@@ -53,6 +56,9 @@ class BuildRequest:
     model: str | None = "default"  # a catalog id, "default", or None for a rules-only bundle
     wheelhouse: Path | None = None  # build offline: wheels and sources from here, no registry
     llama_wheel: Path | None = None  # llama-cpp-python already compiled for this target
+    # The deployer's private key (`edgemed bundle keygen`); None builds an unsigned bundle,
+    # which a device installs only with --allow-unsigned.
+    signing_key: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -120,7 +126,9 @@ def _download_wheels(
     )
 
 
-def _add_model(model_id: str, dest: Path, wheelhouse: Path | None, report: Report) -> str:
+def _add_model(
+    model_id: str, dest: Path, wheelhouse: Path | None, report: Report, key: DeployerKey | None
+) -> str:
     """Install the model through the catalog (checked), then copy it in the bundle layout."""
     report(_("Fetching the model {id} through the catalog...").format(id=model_id))
     installed = install(model_id, wheelhouse=wheelhouse)
@@ -134,7 +142,11 @@ def _add_model(model_id: str, dest: Path, wheelhouse: Path | None, report: Repor
             raise BundleError(
                 _("{file} changed while it was copied into the bundle.").format(file=item.path)
             )
-    write_manifest(dest, [installed.artifact], created_by=f"edgemed bundle {edgemed.__version__}")
+    manifest = write_manifest(
+        dest, [installed.artifact], created_by=f"edgemed bundle {edgemed.__version__}"
+    )
+    if key is not None:
+        key.sign_file(manifest)  # `edgemed models import` on a device checks it
     return installed.artifact.id
 
 
@@ -169,6 +181,8 @@ def _prepare(out: Path) -> None:
 def _assemble(request: BuildRequest, report: Report) -> BuiltBundle:
     out, target = request.out, request.target
     target_python(target)  # before any download: a missing interpreter is said at once
+    # The key too: a build that cannot be signed stops before it downloads anything.
+    key = keys.load(request.signing_key) if request.signing_key is not None else None
     wheels = out / "wheels"
     wheels.mkdir()
     report(_("Building edgemed's wheel from {root}...").format(root=sources.source_checkout()))
@@ -194,12 +208,12 @@ def _assemble(request: BuildRequest, report: Report) -> BuiltBundle:
     _download_wheels(request, downloads, wheels, report)
     model = None
     if request.model is not None:
-        model = _add_model(request.model, out / "models", request.wheelhouse, report)
+        model = _add_model(request.model, out / "models", request.wheelhouse, report, key)
     _add_support_files(out, own_wheel.name)
     listed = sorted(
         p.relative_to(out).as_posix()
         for p in out.rglob("*")
-        if p.is_file() and p.name not in (MANIFEST, CHECKSUMS)
+        if p.is_file() and p.relative_to(out).as_posix() not in (MANIFEST, CHECKSUMS, SIGNATURE)
     )
     manifest = BundleManifest(
         edgemed_version=edgemed.__version__,
@@ -217,8 +231,12 @@ def _assemble(request: BuildRequest, report: Report) -> BuiltBundle:
         model=model,
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         created_by=f"edgemed bundle build {edgemed.__version__}",
+        signer=key.id if key is not None else "",
     )
-    return BuiltBundle(out, write_lists(out, manifest), manifest)
+    printed = write_lists(out, manifest)
+    if key is not None:
+        key.sign_file(out / CHECKSUMS)
+    return BuiltBundle(out, printed, manifest)
 
 
 def build_bundle(request: BuildRequest, report: Report = _quiet) -> BuiltBundle:

@@ -7,8 +7,15 @@ edgemed wheel inside the bundle. The layout it makes under the prefix (``/opt/ed
     current -> releases/...             switched only once the new release has passed its check
     edgemed.env                         where translations, catalog and data live (systemd reads it)
     bin/edgemed                         the command, with edgemed.env applied
+    deployer.pub                        the deployer's public key, pinned by a signed install
 
 A power cut during an install leaves ``current`` on the release that worked before.
+
+Who made the bundle is checked before anything else: ``SHA256SUMS.sig`` must be the pinned
+deployer key's signature (``--deployer-key FILE``, else ``<prefix>/deployer.pub``; never a key
+from the stick). The bundle is then copied to local disk (``<prefix>/.incoming-*``, 0700), the
+copy is checked again, signature included, and everything is installed from the copy: a stick
+that changes its answers between two reads cannot slip a file in after the check.
 """
 
 from __future__ import annotations
@@ -19,12 +26,23 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgemed.bundle.manifest import BundleError, BundleManifest, check_bundle, fingerprint
+from edgemed.bundle.manifest import (
+    CHECKSUMS,
+    MANIFEST,
+    SIGNATURE,
+    BundleError,
+    BundleManifest,
+    BundleTampered,
+    check_bundle,
+    fingerprint,
+)
 from edgemed.bundle.pip import run_pip, sealed_environment
+from edgemed.bundle.signing import SignatureError, key_id, public_key_pem, read_public_key
 from edgemed.errors import EdgemedError
 from edgemed.i18n import _
 
@@ -41,6 +59,8 @@ class InstallRequest:
     rules_only: bool = False
     expect_fingerprint: str | None = None
     python: str = sys.executable
+    deployer_key: Path | None = None  # the deployer's public key; else <prefix>/deployer.pub
+    allow_unsigned: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,6 +93,90 @@ def _python_version(python: str) -> tuple[str, str]:
         raise BundleError(_("{python} does not run.").format(python=python))
     version, machine = probe.stdout.split()
     return ".".join(version.split(".")[:2]), machine
+
+
+PINNED_KEY = "deployer.pub"
+UNSIGNED_WARNING = (
+    "WARNING: --allow-unsigned: who made this bundle is NOT checked. Its checksums only show "
+    "damage: anyone who could write to the stick could have rebuilt them around their own code, "
+    "which this install would run (as root, if run with sudo). Go on only with a bundle you "
+    "built yourself and carried by hand."
+)
+
+
+def pinned_key_file(prefix: Path) -> Path:
+    return prefix / PINNED_KEY
+
+
+def trusted_key(
+    deployer_key: Path | None, prefix: Path, bundle: Path | None = None
+) -> tuple[bytes | None, str]:
+    """The public key to check a bundle against, and where it came from (for the report)."""
+    if deployer_key is not None:
+        path = Path(deployer_key).resolve()
+        if bundle is not None and path.is_relative_to(Path(bundle).resolve()):
+            raise SignatureError(
+                _("{file} is on the bundle itself: a key that travels with a bundle proves "
+                  "nothing about it.").format(file=deployer_key),
+                hint=_("Use the deployer.pub the deployer gave you by another way."),
+            )  # fmt: skip
+        return read_public_key(path), str(deployer_key)
+    pinned = pinned_key_file(prefix)
+    if pinned.is_file():
+        return read_public_key(pinned), str(pinned)
+    return None, ""
+
+
+def _pin_key(prefix: Path, key: bytes, report: Report) -> None:
+    pinned = pinned_key_file(prefix)
+    text = public_key_pem(key)
+    try:
+        if pinned.is_file() and pinned.read_text("ascii") == text:
+            return
+    except (OSError, UnicodeDecodeError):
+        pass
+    if pinned.exists():
+        report(_("The pinned deployer key changes to {key} (given by --deployer-key).").format(
+            key=key_id(key)))  # fmt: skip
+    temporary = prefix / ".deployer.pub.new"
+    temporary.unlink(missing_ok=True)
+    temporary.write_text(text, "ascii")
+    temporary.chmod(0o644)
+    os.replace(temporary, pinned)
+
+
+def _copy_bounded(source: Path, target: Path, size: int) -> None:
+    # Never more than the listed size (+1 byte to see that there is more): a stick that claims
+    # 98 MB and serves 3 GB is stopped at once instead of filling the disk.
+    with source.open("rb") as stream, target.open("xb") as out:
+        remaining = size + 1
+        while remaining > 0 and (chunk := stream.read(min(1024 * 1024, remaining))):
+            out.write(chunk)
+            remaining -= len(chunk)
+    if remaining != 1:
+        raise BundleTampered(
+            source.parent,
+            [_("{file} changed while it was copied").format(file=source.name)],
+        )
+
+
+def copy_to_local(bundle: Path, manifest: BundleManifest, prefix: Path, report: Report) -> Path:
+    """Copy the lists and every listed file (nothing else) into a private folder on local disk."""
+    prefix.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=prefix))  # 0700
+    report(_("Copying the bundle to {staging}...").format(staging=staging))
+    try:
+        for name in (CHECKSUMS, SIGNATURE, MANIFEST):
+            if (bundle / name).is_file():
+                _copy_bounded(bundle / name, staging / name, (bundle / name).stat().st_size)
+        for item in manifest.files:
+            target = staging / item.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _copy_bounded(bundle / item.path, target, item.size)
+    except (OSError, EdgemedError):
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return staging
 
 
 def _check_device(manifest: BundleManifest, python: str) -> None:
@@ -225,11 +329,19 @@ def _say(line: str) -> None:
 
 
 def install_bundle(request: InstallRequest, report: Report = _say) -> InstalledRelease:
-    """Check the bundle, install it as a new release, smoke-test it, then make it current."""
+    """Check who made the bundle and every file, copy it to local disk, check the copy, install
+    it as a new release from the copy, smoke-test it, then make it current."""
     bundle = Path(request.bundle).resolve()
-    request = InstallRequest(**{**request.__dict__, "bundle": bundle})
+    prefix = request.prefix.resolve()
+    key, origin = trusted_key(request.deployer_key, prefix, bundle)
+    if key is None and request.allow_unsigned:
+        report(UNSIGNED_WARNING)
     report(_("Checking every file of {bundle}...").format(bundle=bundle))
-    manifest = check_bundle(bundle)
+    manifest = check_bundle(bundle, key, allow_unsigned=request.allow_unsigned)
+    if key is not None:
+        report(
+            _("Signed by the deployer key {key} ({origin}).").format(key=key_id(key), origin=origin)
+        )
     printed = fingerprint(bundle)
     if request.expect_fingerprint and request.expect_fingerprint.lower() != printed:
         raise BundleError(
@@ -239,7 +351,28 @@ def install_bundle(request: InstallRequest, report: Report = _say) -> InstalledR
         )
     report(_("Bundle fingerprint: {fp}").format(fp=printed))
     _check_device(manifest, request.python)
-    prefix = request.prefix.resolve()
+    staging = copy_to_local(bundle, manifest, prefix, report)
+    try:
+        report(_("Checking the copy..."))
+        manifest = check_bundle(staging, key, allow_unsigned=request.allow_unsigned)
+        if fingerprint(staging) != printed:
+            raise BundleTampered(bundle, [_("the stick changed while it was read")])
+        if key is not None:
+            _pin_key(prefix, key, report)
+        local = InstallRequest(**{**request.__dict__, "bundle": staging, "prefix": prefix})
+        return _install_checked(local, manifest, printed, key is not None, report)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _install_checked(
+    request: InstallRequest,
+    manifest: BundleManifest,
+    printed: str,
+    pinned: bool,
+    report: Report,
+) -> InstalledRelease:
+    bundle, prefix = request.bundle, request.prefix
     release = prefix / "releases" / f"{manifest.edgemed_version}-{printed[:12]}"
     if (prefix / "current").resolve() == release:
         # The very same bundle again: the release in use is never torn down under the app.
@@ -247,6 +380,8 @@ def install_bundle(request: InstallRequest, report: Report = _say) -> InstalledR
     else:
         _create_release(request, manifest, release, report)
     values = _environment_file(prefix, request.data_dir)
+    if pinned:
+        values["EDGEMED_DEPLOYER_KEY"] = str(pinned_key_file(prefix))
     model = None
     if manifest.model and not request.rules_only:
         report(_("Importing the model {id}...").format(id=manifest.model))
@@ -272,6 +407,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--rules-only", action="store_true")
     parser.add_argument("--expect-fingerprint", default=None)
+    parser.add_argument(
+        "--deployer-key",
+        type=Path,
+        default=None,
+        help=_("The deployer's public key (deployer.pub), pinned under the prefix once used."),
+    )
+    parser.add_argument(
+        "--allow-unsigned",
+        action="store_true",
+        help=_("Install a bundle whose origin cannot be checked (damage is still checked)."),
+    )
     options = parser.parse_args(argv)
     request = InstallRequest(
         bundle=options.bundle,
@@ -279,6 +425,8 @@ def main(argv: list[str] | None = None) -> int:
         data_dir=options.data_dir,
         rules_only=options.rules_only,
         expect_fingerprint=options.expect_fingerprint,
+        deployer_key=options.deployer_key,
+        allow_unsigned=options.allow_unsigned,
     )
     try:
         install_bundle(request)
@@ -290,7 +438,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["InstallRequest", "InstalledRelease", "default_prefix", "install_bundle", "main"]
+__all__ = [
+    "InstallRequest",
+    "InstalledRelease",
+    "copy_to_local",
+    "default_prefix",
+    "install_bundle",
+    "main",
+    "pinned_key_file",
+    "trusted_key",
+]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -9,22 +9,31 @@ technician can check a stick with ``sha256sum -c SHA256SUMS`` before running any
 fingerprints mean equal bundles. ``bundle.json`` says what the bundle is for and lists every
 file again with its size; the installer refuses a bundle where any file is missing, differs, or
 where a file that no list names sits in a folder pip or the model import would read.
+
+Checksums only show damage: whoever can write a stick can rebuild both lists. So the deployer
+signs ``SHA256SUMS`` (``SHA256SUMS.sig``, Ed25519, see :mod:`edgemed.bundle.signing`), and
+:func:`check_bundle` verifies that signature against a key pinned on the device before it trusts
+any list; the two lists must then agree line for line, and ``SHA256SUMS`` is parsed strictly.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from edgemed.bundle.signing import SignatureError, check_signature, signature_file
 from edgemed.errors import EdgemedError, InputError
 from edgemed.i18n import _
 
 SCHEMA = 1
 MANIFEST = "bundle.json"
 CHECKSUMS = "SHA256SUMS"
+# The deployer's Ed25519 signature of SHA256SUMS (64 raw bytes); not listed itself.
+SIGNATURE = CHECKSUMS + ".sig"
 # Folders whose every file must be listed: pip reads all of wheels/ and sources/.
 GUARDED = ("wheels", "sources", "models", "share", "kiosk")
 _CHUNK = 1024 * 1024
@@ -95,12 +104,14 @@ class BundleManifest:
     model: str | None = None
     created_at: str = ""
     created_by: str = ""
+    signer: str = ""  # the deployer key's id, for people; trust comes from the pinned key only
 
     def to_json(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA,
             "created_by": self.created_by,
             "created_at": self.created_at,
+            "signer": self.signer,
             "edgemed_version": self.edgemed_version,
             "target": self.target.__dict__,
             "llama": self.llama.__dict__,
@@ -137,6 +148,7 @@ class BundleManifest:
                 model=raw.get("model"),
                 created_at=str(raw.get("created_at", "")),
                 created_by=str(raw.get("created_by", "")),
+                signer=str(raw.get("signer", "")),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise BundleError(
@@ -201,31 +213,125 @@ def read_bundle(directory: Path) -> BundleManifest:
     return BundleManifest.from_json(raw, path)
 
 
-def _checksum_list(directory: Path) -> dict[str, str]:
-    listed: dict[str, str] = {}
+_SUM_LINE = re.compile(r"^([0-9a-f]{64})  ([^\\\x00-\x1f\x7f]+)$")
+_MAX_LIST = 16 * 1024 * 1024
+
+
+def _read_small(path: Path, limit: int = _MAX_LIST) -> bytes | None:
+    """The bytes of a list or signature, read once; None if it is missing or unreadable."""
     try:
-        text = (directory / CHECKSUMS).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return listed
-    for line in text.splitlines():
-        sha, _sep, name = line.partition("  ")
-        listed[name] = sha
-    return listed
+        with path.open("rb") as stream:
+            data = stream.read(limit + 1)
+    except OSError:
+        return None
+    return data if len(data) <= limit else None
 
 
-def check_bundle(directory: Path) -> BundleManifest:
-    """Check every file of the bundle; raise :class:`BundleTampered` naming each problem."""
-    directory = Path(directory)
-    manifest = read_bundle(directory)
-    sums = _checksum_list(directory)
+def parse_checksums(text: str, where: Path) -> tuple[dict[str, str], list[str]]:
+    """``SHA256SUMS`` as {path: sha256}, and every line that is not exactly what we write.
+
+    Strict on purpose: ``sha256sum -c`` reads other forms (``*name``, escaped names, BSD style)
+    and fails on a line naming a file that is not there, so a line this parser would skip could
+    make the two checks disagree. Any line but ``<64 lower-case hex>  <safe relative path>`` is a
+    problem, and so is a name given twice.
+    """
+    listed: dict[str, str] = {}
     problems: list[str] = []
-    if not sums:
-        problems.append(_("{file} is missing or unreadable").format(file=CHECKSUMS))
-    elif sums.get(MANIFEST) != sha256_file(directory / MANIFEST):
+    if not text.endswith("\n"):
+        problems.append(_("{file} does not end with a new line").format(file=CHECKSUMS))
+    body = text[:-1] if text.endswith("\n") else text
+    for number, line in enumerate(body.split("\n"), start=1):
+        match = _SUM_LINE.match(line)
+        name = match.group(2) if match else ""
+        try:
+            safe = bool(match) and safe_path(name, where) == name
+        except BundleError:
+            safe = False
+        if not match or not safe:
+            problems.append(
+                _("line {n} of {file} is malformed: {line!r}").format(
+                    n=number, file=CHECKSUMS, line=line[:120]
+                )
+            )
+            continue
+        if name in listed:
+            problems.append(_("{file} lists {name} twice").format(file=CHECKSUMS, name=name))
+            continue
+        listed[name] = match.group(1)
+    return listed, problems
+
+
+def check_bundle(
+    directory: Path, key: bytes | None = None, *, allow_unsigned: bool = False
+) -> BundleManifest:
+    """Check who made the bundle and every file of it; raise naming each problem.
+
+    ``key`` is the deployer's public key pinned on this machine (never one read from the bundle):
+    ``SHA256SUMS.sig`` must be its signature of ``SHA256SUMS``, which names ``bundle.json`` and
+    every other file with its sha256. Without a key the bundle is refused (:class:`SignatureError`)
+    unless ``allow_unsigned``, which checks the lists for damage only: an attacker who can write
+    the stick can rewrite the lists too.
+    """
+    directory = Path(directory)
+    if not (directory / MANIFEST).is_file():
+        read_bundle(directory)  # the "not an edgemed bundle" message
+    sums_bytes = _read_small(directory / CHECKSUMS)
+    if key is not None:
+        signature = _read_small(signature_file(directory / CHECKSUMS), 64)
+        check_signature(CHECKSUMS, sums_bytes or b"", signature, key)
+    elif not allow_unsigned:
+        raise SignatureError(
+            _(
+                "No deployer key is pinned on this machine, so who made the bundle in "
+                "{directory} cannot be checked; nothing was installed."
+            ).format(directory=directory),
+            hint=_(
+                "Give the deployer's public key: --deployer-key deployer.pub (from the deployer, "
+                "not from this stick). --allow-unsigned checks for damage only, not for tampering."
+            ),
+        )
+    problems: list[str] = []
+    try:
+        sums_text = (sums_bytes or b"").decode("utf-8")
+    except UnicodeDecodeError:
+        sums_text = ""
+    sums, problems = parse_checksums(sums_text, directory / CHECKSUMS)
+    if sums_bytes is None or not sums:
+        problems.insert(0, _("{file} is missing or unreadable").format(file=CHECKSUMS))
+    manifest_bytes = _read_small(directory / MANIFEST)
+    if manifest_bytes is None:
+        raise BundleTampered(directory, [*problems, _("{file} is missing").format(file=MANIFEST)])
+    if sums.get(MANIFEST) != hashlib.sha256(manifest_bytes).hexdigest():
         problems.append(_("{file} does not match {sums}").format(file=MANIFEST, sums=CHECKSUMS))
+    try:
+        raw = json.loads(manifest_bytes.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise BundleTampered(
+            directory, [*problems, _("{file}: {error}").format(file=MANIFEST, error=error)]
+        ) from None
+    manifest = BundleManifest.from_json(raw, directory / MANIFEST)
+    listed = {f.path for f in manifest.files}
+    if len(listed) != len(manifest.files):
+        problems.append(_("{file} lists a file twice").format(file=MANIFEST))
+    for name in sorted(set(sums) - listed - {MANIFEST}):
+        problems.append(
+            _("{sums} names {file}, which {manifest} does not list").format(
+                sums=CHECKSUMS, file=name, manifest=MANIFEST
+            )
+        )
     for item in manifest.files:
         path = directory / item.path
-        if not path.is_file():
+        if item.path not in sums:
+            problems.append(_("{file} is not in {sums}").format(file=item.path, sums=CHECKSUMS))
+            continue
+        if sums[item.path] != item.sha256:
+            problems.append(
+                _("{file}: {sums} and {manifest} disagree").format(
+                    file=item.path, sums=CHECKSUMS, manifest=MANIFEST
+                )
+            )
+            continue
+        if path.is_symlink() or not path.is_file():
             problems.append(_("{file} is missing").format(file=item.path))
             continue
         size = path.stat().st_size
@@ -236,12 +342,10 @@ def check_bundle(directory: Path) -> BundleManifest:
                 )
             )
             continue
-        actual = sha256_file(path)
-        if actual != item.sha256 or sums.get(item.path, actual) != actual:
+        if sha256_file(path) != item.sha256:
             problems.append(
                 _("{file} does not match its sha256: corrupt or replaced").format(file=item.path)
             )
-    listed = {f.path for f in manifest.files}
     for folder in GUARDED:
         root = directory / folder
         if not root.is_dir():
