@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from edgemed.bundle import keys
 from edgemed.bundle.build import BuildRequest, BuiltBundle, build_bundle
 from edgemed.bundle.pip import PipFailed
 from edgemed.bundle.targets import find_target
@@ -75,23 +76,44 @@ def _build_cached(request: BuildRequest, name: str) -> BuiltBundle:
 
 
 @pytest.fixture(scope="session")
-def laptop_bundle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltBundle]:
+def deployer(tmp_path_factory: pytest.TempPathFactory) -> keys.DeployerKey:
+    """The deployer key every real bundle of the session is signed with."""
+    return keys.generate(tmp_path_factory.mktemp("deployer"))
+
+
+def public_key(deployer: keys.DeployerKey) -> Path:
+    return deployer.path.with_name(keys.PUBLIC_NAME)
+
+
+@pytest.fixture(scope="session")
+def laptop_bundle(
+    tmp_path_factory: pytest.TempPathFactory, deployer: keys.DeployerKey
+) -> Iterator[BuiltBundle]:
     """A laptop (x86_64) bundle with the default model and a prebuilt llama-cpp-python."""
     out = tmp_path_factory.mktemp("bundles") / "laptop"
     # The model comes through the catalog from the models folder shared across test runs.
     with pytest.MonkeyPatch.context() as patch:
         use_shared_models(patch)
-        request = BuildRequest(find_target("laptop"), out, "default", llama_wheel=_llama_wheel())
+        request = BuildRequest(
+            find_target("laptop"),
+            out,
+            "default",
+            llama_wheel=_llama_wheel(),
+            signing_key=deployer.path,
+        )
         built = _build_cached(request, "x86_64-cp311")
     yield built
     shutil.rmtree(out, ignore_errors=True)  # 290 MB per run: pytest keeps three runs' tmp dirs
 
 
 @pytest.fixture(scope="session")
-def pi5_bundle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltBundle]:
+def pi5_bundle(
+    tmp_path_factory: pytest.TempPathFactory, deployer: keys.DeployerKey
+) -> Iterator[BuiltBundle]:
     """A Raspberry Pi 5 bundle (aarch64 wheels, llama.cpp source), rules-only to stay small."""
     out = tmp_path_factory.mktemp("bundles") / "pi5"
-    yield _build_cached(BuildRequest(find_target("pi5"), out, None), "aarch64-cp311")
+    request = BuildRequest(find_target("pi5"), out, None, signing_key=deployer.path)
+    yield _build_cached(request, "aarch64-cp311")
     shutil.rmtree(out, ignore_errors=True)
 
 
@@ -123,12 +145,13 @@ class Installed:
 
 @pytest.fixture(scope="session")
 def installed(
-    laptop_bundle: BuiltBundle, tmp_path_factory: pytest.TempPathFactory
+    laptop_bundle: BuiltBundle, tmp_path_factory: pytest.TempPathFactory, deployer: keys.DeployerKey
 ) -> Iterator[Installed]:
     """The laptop bundle installed by its own install.sh, with no network, as a technician would."""
     root = tmp_path_factory.mktemp("device")
     prefix, data_dir = root / "opt" / "edgemed", root / "var" / "lib" / "edgemed"
     command = ["sh", str(laptop_bundle.directory / "install.sh"), "--prefix", str(prefix)]
+    command += ["--deployer-key", str(public_key(deployer))]
     result = subprocess.run(
         offline([*command, "--data-dir", str(data_dir)]),
         env=clean_environment(PYTHON=sys.executable),

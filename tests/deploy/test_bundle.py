@@ -13,16 +13,24 @@ from pathlib import Path
 
 import pytest
 
+from edgemed.bundle import keys
 from edgemed.bundle.build import BuildRequest, BuiltBundle, build_bundle, target_python
-from edgemed.bundle.manifest import CHECKSUMS, MANIFEST, BundleError, read_bundle
+from edgemed.bundle.manifest import CHECKSUMS, MANIFEST, SIGNATURE, BundleError, read_bundle
 from edgemed.bundle.sources import source_requirements
 from edgemed.bundle.targets import find_target
 from edgemed.catalog import load_catalog, read_manifest
 from edgemed.protocol import Finding, Patient, Vitals, assess
-from tests.deploy.conftest import Installed, clean_environment, offline
+from tests.deploy.conftest import Installed, clean_environment, offline, public_key
 
 EDGEMED = str(Path(sys.executable).with_name("edgemed"))
 REPO = Path(__file__).resolve().parents[2]
+# The session's deployer key, as a technician would have brought it (EDGEMED_DEPLOYER_KEY).
+_KEY: dict[str, str] = {}
+
+
+@pytest.fixture(autouse=True)
+def _deployer_key(deployer: keys.DeployerKey) -> None:
+    _KEY["EDGEMED_DEPLOYER_KEY"] = str(public_key(deployer))
 
 
 def _sha256(path: Path) -> str:
@@ -35,7 +43,7 @@ def _edgemed(*arguments: str, stdin: str = "") -> subprocess.CompletedProcess[st
         input=stdin,
         capture_output=True,
         text=True,
-        env=clean_environment(),
+        env=clean_environment(**_KEY),
         check=False,
     )
 
@@ -57,7 +65,7 @@ def test_the_manifest_and_sha256sums_list_every_file(laptop_bundle: BuiltBundle)
     on_disk = {
         p.relative_to(root).as_posix()
         for p in root.rglob("*")
-        if p.is_file() and p.name not in (MANIFEST, CHECKSUMS)
+        if p.is_file() and p.relative_to(root).as_posix() not in (MANIFEST, CHECKSUMS, SIGNATURE)
     }
     manifest = read_bundle(root)
     assert {f.path for f in manifest.files} == on_disk
@@ -74,6 +82,11 @@ def test_the_manifest_and_sha256sums_list_every_file(laptop_bundle: BuiltBundle)
     assert manifest.model == default.id
     (artifact,) = read_manifest(root / "models")
     assert artifact.files == default.files
+    # Signed by the deployer: SHA256SUMS (which names bundle.json) and the model's manifest.
+    assert manifest.signer == keys.load(Path(_KEY["EDGEMED_DEPLOYER_KEY"]).with_name(
+        keys.PRIVATE_NAME)).id  # fmt: skip
+    assert len((root / SIGNATURE).read_bytes()) == 64
+    assert "models/manifest.json.sig" in on_disk
 
 
 def test_the_offline_install_triages_like_the_source(installed: Installed) -> None:
@@ -178,7 +191,14 @@ def test_a_wheel_slipped_onto_the_stick_is_refused(
     prefix = tmp_path / "prefix"
     # sha256sum -c alone cannot see an added file: the installer's own check must.
     result = subprocess.run(
-        ["sh", str(stick / "install.sh"), "--prefix", str(prefix)],
+        [
+            "sh",
+            str(stick / "install.sh"),
+            "--prefix",
+            str(prefix),
+            "--deployer-key",
+            _KEY["EDGEMED_DEPLOYER_KEY"],
+        ],
         capture_output=True,
         text=True,
         env=clean_environment(PYTHON=sys.executable),

@@ -308,7 +308,9 @@ def test_the_standard_library_verifier_agrees_with_cryptography() -> None:
         for index in (0, 31, 32, 63):
             bad = bytearray(signature)
             bad[index] ^= 0x01
-            assert ed25519.verify(public, message, bytes(bad)) is verify(public, message, bad)
+            assert ed25519.verify(public, message, bytes(bad)) is verify(
+                public, message, bytes(bad)
+            )
             assert not ed25519.verify(public, message, bytes(bad))
         # S + L is the same point equation but a malleated signature: both refuse it.
         s = int.from_bytes(signature[32:], "little") + order
