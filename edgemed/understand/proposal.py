@@ -14,10 +14,12 @@ from edgemed.protocol.domain import Presence
 # Method names, as they appear in proposals, in `edgemed eval` and in docs/evaluation.md.
 LEXICON = "lexicon"
 EMBEDDING = "embedding"
+MODEL = "model"  # the fine-tuned sign model (models/trained/), onnxruntime only
 LLM = "llm"
-ALL_METHODS: tuple[str, ...] = (LEXICON, EMBEDDING, LLM)
-# What runs when the caller does not say: the two methods that need no installed model.
-DEFAULT_METHODS: tuple[str, ...] = (LEXICON, EMBEDDING)
+ALL_METHODS: tuple[str, ...] = (LEXICON, EMBEDDING, MODEL, LLM)
+# What runs when the caller does not say: the lexicon and the shipped sign model (the pipeline
+# falls back to the embeddings when no sign model is installed).
+DEFAULT_METHODS: tuple[str, ...] = (LEXICON, MODEL)
 
 Span = tuple[int, int]
 

