@@ -211,6 +211,41 @@ def _evaluate_cases(cases_path: Path, json_out: Path | None) -> None:
     click.echo(render_cases_table(data))
 
 
+def _evaluate_signs(
+    ctx: click.Context, signs_path: Path, file: Path | None, methods: str, json_out: Path | None
+) -> None:
+    from edgemed.understand.proposal import ALL_METHODS
+    from edgemed.understand.sign_evaluation import (
+        DEFAULT_COMBINATIONS,
+        evaluate_signs,
+        read_sign_set,
+        render_signs_table,
+    )
+
+    if file is not None:
+        raise click.UsageError(_("Give either FILE or --signs, not both."), ctx=ctx)
+    default = ctx.get_parameter_source("methods") is click.core.ParameterSource.DEFAULT
+    combinations = (
+        list(DEFAULT_COMBINATIONS)
+        if default
+        else [m.strip() for m in methods.split(",") if m.strip()]
+    )
+    unknown = sorted({m for c in combinations for m in c.split("+")} - set(ALL_METHODS))
+    if unknown:
+        raise InputError(
+            _("Unknown method(s): {names}.").format(names=", ".join(unknown)),
+            hint=_("Choose among: {names}").format(names=", ".join(ALL_METHODS)),
+        )
+    rows = read_sign_set(signs_path)
+    with click.progressbar(
+        length=len(rows) * len(combinations), label=_("Evaluating"), file=sys.stderr
+    ) as bar:
+        data = evaluate_signs(signs_path, combinations, tick=lambda: bar.update(1))
+    if json_out is not None and _write_json(data, json_out):
+        return
+    click.echo(render_signs_table(data))
+
+
 @click.command(
     "eval",
     help=_(
@@ -235,6 +270,17 @@ def _evaluate_cases(cases_path: Path, json_out: Path | None) -> None:
     help=_(
         "Evaluate a clinical case set (JSONL: case, least_urgent, expected) instead of "
         "vignettes; exit 2 if the file is malformed."
+    ),
+)
+@click.option(
+    "--signs",
+    "signs_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help=_(
+        "Score the understanding methods on a labelled sign set (JSONL: text, locale, present, "
+        "absent, hedged), per locale: red/orange recall and precision, negation errors, time. "
+        "--methods then lists combinations, e.g. lexicon,lexicon+embedding,model,lexicon+model "
+        "(the default)."
     ),
 )
 @click.option(
@@ -292,6 +338,7 @@ def evaluate(
     ctx: click.Context,
     file: Path | None,
     cases_path: Path | None,
+    signs_path: Path | None,
     annotations: Path | None,
     oracle: bool,
     methods: str,
@@ -302,6 +349,9 @@ def evaluate(
     model: str,
     json_out: Path | None,
 ) -> None:
+    if signs_path is not None:
+        _evaluate_signs(ctx, signs_path, file, methods, json_out)
+        return
     if cases_path is not None:
         if file is not None:
             raise click.UsageError(_("Give either FILE or --cases, not both."), ctx=ctx)
