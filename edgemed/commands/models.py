@@ -140,18 +140,78 @@ def verify_models(model_id: str | None) -> None:
         )
 
 
-@models.command("import", help=_("Install every model of an offline bundle folder (USB stick)."))
+@models.command(
+    "import",
+    help=_(
+        "Install every model of an offline bundle folder (USB stick). A catalog model must match "
+        "the catalog exactly; any other must be signed by the deployer key pinned here."
+    ),
+)
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def import_models(directory: Path) -> None:
+@click.option(
+    "--deployer-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help=_(
+        "The deployer's public key (default: EDGEMED_DEPLOYER_KEY, else <data dir>/deployer.pub)."
+    ),
+)
+@click.option(
+    "--allow-unverified",
+    is_flag=True,
+    help=_(
+        "Import a model that is not in the catalog and not signed by the deployer: its origin "
+        "is then NOT checked (only its files against its own manifest)."
+    ),
+)
+def import_models(directory: Path, deployer_key: Path | None, allow_unverified: bool) -> None:
+    from edgemed.bundle.signing import read_public_key
+
+    key = read_public_key(deployer_key) if deployer_key is not None else None
     bars = _ProgressBars()
     try:
-        imported = import_bundle(directory, progress=bars)
+        imported = import_bundle(
+            directory, progress=bars, key=key, allow_unverified=allow_unverified
+        )
     finally:
         bars.close()
     for model in imported:
         click.echo(
             _("Imported {id} at {path}").format(id=model.artifact.id, path=model.entry_point)
         )
+        if model.authority == "unverified source":
+            click.secho(
+                _("  UNVERIFIED SOURCE: nobody vouched for {id}; --allow-unverified said to go "
+                  "on.").format(id=model.artifact.id),
+                fg="yellow", err=True,
+            )  # fmt: skip
+        elif model.authority:
+            click.echo("  " + _("vouched for by: {who}").format(who=model.authority))
+
+
+@models.command(
+    "sign",
+    help=_(
+        "Sign the manifest.json of a model bundle folder with the deployer key, so that devices "
+        "import it (writes manifest.json.sig)."
+    ),
+)
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--signing-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help=_("The deployer's private key (deployer.key)."),
+)
+def sign_models(directory: Path, signing_key: Path) -> None:
+    from edgemed.bundle import keys
+    from edgemed.catalog import MANIFEST_NAME, read_manifest
+
+    artifacts = read_manifest(directory)  # only a manifest edgemed can read is signed
+    signature = keys.load(signing_key).sign_file(directory / MANIFEST_NAME)
+    click.echo(
+        _("Signed {ids}: {file}").format(ids=", ".join(a.id for a in artifacts), file=signature)
+    )
 
 
 @models.command("remove", help=_("Delete an installed model."))

@@ -77,6 +77,13 @@ def open_engine(model: str | Path, settings: EngineSettings | None = None) -> En
 
         engine = OnnxEngine(vouched.path, settings, model_id=model_id, family=family)
     engine.load()
+    try:
+        # What was loaded must be what was checked: a file swapped in between (another inode,
+        # or the same one rewritten or relinked: a new ctime) is refused after the fact.
+        vouched.ensure_unchanged()
+    except EdgemedError:
+        engine.close()
+        raise
     return engine
 
 

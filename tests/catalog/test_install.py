@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from edgemed.bundle import keys
 from edgemed.catalog import (
     Artifact,
     ArtifactFile,
@@ -119,8 +120,12 @@ def test_import_bundle(
     default_model: InstalledModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("EDGEMED_MODELS_DIR", str(tmp_path / "models"))
-    imported = import_bundle(_bundle(tmp_path, default_model))
+    bundle = _bundle(tmp_path, default_model)
+    deployer = keys.generate(tmp_path / "deployer")
+    deployer.sign_file(bundle / "manifest.json")  # not in the catalog: the deployer vouches
+    imported = import_bundle(bundle, key=deployer.public)
     assert [m.artifact.id for m in imported] == ["smol-from-usb"]
+    assert imported[0].authority == f"signed by {deployer.id}"
     vouched = vouch_for("smol-from-usb")
     assert vouched.path == tmp_path / "models" / "smol-from-usb" / "gguf" / "smol.gguf"
 
@@ -134,7 +139,7 @@ def test_tampered_bundle_installs_nothing(
         stream.seek(1_000_000)
         stream.write(b"\x00\x01\x02\x03")
     with pytest.raises(InstallError, match="do not match"):
-        import_bundle(bundle)
+        import_bundle(bundle, allow_unverified=True)
     assert installed_models() == []
     assert not list((tmp_path / "models").rglob("*.gguf*"))
 
@@ -176,8 +181,13 @@ def test_cli_round_trip(
 
     # A private models dir for verify/import/remove, so the shared cache is never damaged.
     monkeypatch.setenv("EDGEMED_MODELS_DIR", str(tmp_path / "models"))
-    code, output = run_cli(["models", "import", str(_bundle(tmp_path, default_model))], capsys)
+    stick = _bundle(tmp_path, default_model)
+    code, output = run_cli(["models", "import", str(stick)], capsys)
+    assert code == 1 and "Unverified source: smol-from-usb" in output, output
+    assert not (tmp_path / "models" / "smol-from-usb").exists()
+    code, output = run_cli(["models", "import", str(stick), "--allow-unverified"], capsys)
     assert code == 0, output
+    assert "UNVERIFIED SOURCE" in output
     code, output = run_cli(["models", "verify"], capsys)
     assert code == 0 and "smol-from-usb: intact" in output
     target = tmp_path / "models" / "smol-from-usb" / "gguf" / "smol.gguf"
