@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from edgemed.errors import EdgemedError
 from edgemed.i18n import _
 
+from .grounding import Grounding
 from .views import ModelChoice
 from .wording import handover_messages, model_heading
+
+# Checks a model's text against the encounter (edgemed.service.grounding).
+Check = Callable[[str], Grounding]
 
 if TYPE_CHECKING:
     from edgemed.inference import Engine
@@ -30,11 +34,14 @@ class NoteWriter(ABC):
     """Writes a handover note from the facts, in pieces, and can be stopped."""
 
     model_id: str | None = None
+    # Why the model's text was not used for the last note (None when it was, or no model).
+    problem: str | None = None
 
     @abstractmethod
-    def write(self, facts: str, for_model: str) -> Iterator[str]:
+    def write(self, facts: str, for_model: str, check: Check | None = None) -> Iterator[str]:
         """The note in pieces: ``facts`` is the template's text, ``for_model`` what a model is
-        given to word (the facts without the list of absent signs)."""
+        given to word (the facts without the list of absent signs); ``check`` judges a model's
+        text against the encounter before any of it is shown."""
 
     @abstractmethod
     def stop(self) -> None:
@@ -48,7 +55,7 @@ class NoteWriter(ABC):
 class TemplateNote(NoteWriter):
     """Rules-only mode: the note is the facts themselves, laid out for a handover."""
 
-    def write(self, facts: str, for_model: str) -> Iterator[str]:
+    def write(self, facts: str, for_model: str, check: Check | None = None) -> Iterator[str]:
         yield from facts.splitlines(keepends=True)
 
     def stop(self) -> None:
@@ -66,15 +73,30 @@ class ModelNote(NoteWriter):
         self.model_id = model_id
         self._cancel = threading.Event()
 
-    def write(self, facts: str, for_model: str) -> Iterator[str]:
+    def write(self, facts: str, for_model: str, check: Check | None = None) -> Iterator[str]:
+        """The facts at once; the model's wording only after it passed ``check`` (it is held
+        back while it is written, so a nurse never reads an invented number or medicine)."""
         self._cancel = threading.Event()
+        self.problem = None
         from edgemed.inference import ChatMessage
 
-        yield facts + "\n\n" + model_heading() + "\n"
+        yield facts
         messages = [ChatMessage(role, content) for role, content in handover_messages(for_model)]
-        yield from self._engine.stream_chat(
-            messages, max_tokens=NOTE_MAX_TOKENS, temperature=0.2, cancel=self._cancel
+        pieces = list(
+            self._engine.stream_chat(
+                messages, max_tokens=NOTE_MAX_TOKENS, temperature=0.2, cancel=self._cancel
+            )
         )
+        text = "".join(pieces).strip()
+        if not text or self._cancel.is_set():
+            return
+        verdict = check(text) if check is not None else Grounding(True)
+        if not verdict.ok:
+            self.problem = _("The model's wording was left out: {why}.").format(
+                why=verdict.reason()
+            )
+            return
+        yield "\n\n" + model_heading() + "\n" + text + "\n"
 
     def stop(self) -> None:
         self._cancel.set()
@@ -111,10 +133,37 @@ def model_choices() -> list[ModelChoice]:
     return choices
 
 
-def open_note_writer(model_id: str | None) -> NoteWriter:
-    """The writer for the chosen model; rules-only when none is chosen."""
+def open_note_writer(model_id: str | None, language: str | None = None) -> NoteWriter:
+    """The writer for the chosen model; rules-only when none is chosen. A model whose catalog
+    entry does not list the interface ``language`` never writes the note (EdgemedError: the
+    template writes it and the nurse is told why)."""
     if model_id is None:
         return TemplateNote()
+    if language is not None:
+        languages = _model_languages(model_id)
+        if languages and language not in languages:
+            raise EdgemedError(
+                _(
+                    "The model {id} does not write {language} (it knows: {known}); the note is "
+                    "the template's."
+                ).format(id=model_id, language=language, known=", ".join(languages))
+            )
     from edgemed.inference import open_engine
 
     return ModelNote(open_engine(model_id), model_id)
+
+
+def _model_languages(model_id: str) -> tuple[str, ...]:
+    """The languages the catalog (or the installed manifest) says the model writes."""
+    from edgemed.catalog import installed_models, load_catalog
+
+    try:
+        for entry in load_catalog().entries:
+            if entry.id == model_id:
+                return tuple(entry.artifact.languages)
+    except EdgemedError:
+        pass
+    for installed in installed_models():
+        if installed.artifact.id == model_id:
+            return tuple(installed.artifact.languages)
+    return ()

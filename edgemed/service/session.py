@@ -36,6 +36,7 @@ from edgemed.settings import Settings, load_settings, save_settings
 from . import wording
 from .encounter import Encounter, utc_now
 from .flow import EncounterFlow
+from .grounding import Grounding, check_grounding
 from .log import EncounterLog, SavedEncounter
 from .models import NoteWriter, TemplateNote, model_choices, open_note_writer
 from .views import (
@@ -188,7 +189,7 @@ class Session(EncounterFlow):
         with self._writer_lock:
             if self._writer is None:
                 try:
-                    self._writer = open_note_writer(self.settings.model_id)
+                    self._writer = open_note_writer(self.settings.model_id, current_language())
                     self.model_problem = None
                 except EdgemedError as error:
                     self.model_problem = error.message
@@ -305,12 +306,36 @@ class Session(EncounterFlow):
         if encounter.decision is None:
             raise InputError(_("Finish the triage before writing the note."))
         protocol = self.protocol_for(encounter)
-        reasons, labels = self.reason_texts(encounter.decision), self.labels(protocol)
-        facts = wording.template_note(encounter, encounter.decision, reasons, labels)
+        decision = encounter.decision
+        reasons, labels = self.reason_texts(decision), self.labels(protocol)
+        facts = wording.template_note(encounter, decision, reasons, labels)
         for_model = wording.template_note(
-            encounter, encounter.decision, reasons, labels, include_absent=False
+            encounter, decision, reasons, labels, include_absent=False
         )
-        return self.note_writer().write(facts, for_model)
+        writer = self.note_writer()
+        present = {f.id for f in encounter.findings() if f.counts}
+        allowed = [labels[f] for f in present if f in labels]
+        allowed += [
+            wording.colour_name(decision.category),
+            wording.category_word(decision.category),
+        ]
+        forbidden = [label for fid, label in labels.items() if fid not in present]
+        forbidden += [
+            name
+            for c in Category
+            if c is not decision.category
+            for name in (wording.colour_name(c), wording.category_word(c))
+        ]
+
+        def check(text: str) -> Grounding:
+            return check_grounding(text, facts, allowed, forbidden)
+
+        def pieces() -> Iterator[str]:
+            yield from writer.write(facts, for_model, check)
+            if writer.problem:
+                self.model_problem = writer.problem
+
+        return pieces()
 
     def stop_note(self) -> None:
         """Stop the note being written (the model stops within 200 ms; what came stays)."""
