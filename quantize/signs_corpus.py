@@ -97,6 +97,22 @@ FAMILIES: tuple[frozenset[str], ...] = (
     frozenset({"vomiting_blood", "vomiting_persistent"}),
 )
 
+# One meaning, two ids (the adult and the child protocols name it differently): said, denied or
+# hedged together.
+SAME: dict[str, tuple[str, ...]] = {
+    "diarrhoea": ("diarrhoea_ongoing",),
+    "diarrhoea_ongoing": ("diarrhoea",),
+    "burn": ("burn_other",),
+    "burn_other": ("burn",),
+}
+# A sign that, when present, makes a broader one present too (not the other way round, and a
+# denial of the narrow sign says nothing of the broad one).
+IMPLIES: dict[str, tuple[str, ...]] = {
+    "respiratory_distress_severe": ("respiratory_distress",),
+    "very_hot": ("fever",),
+    "visual_loss": ("visual_disturbance",),
+}
+
 # How fragments are joined, per locale (the last one before the final fragment, or a comma).
 JOINERS: dict[str, tuple[str, ...]] = {
     "en": (", ", " and ", ", also ", ", and "),
@@ -234,14 +250,14 @@ def _fill(template: str, noun: str, locale: str) -> str:
 
 
 class _Builder:
-    def __init__(self, bank: Bank, seed: int) -> None:
+    def __init__(self, bank: Bank, seed: int, seen: set[str]) -> None:
         self.bank = bank
         self.rng = random.Random(f"signs-corpus/{seed}/{bank.locale}")
         self.signs = sorted(bank.nouns)
         self.present: dict[str, int] = dict.fromkeys(self.signs, 0)
         self.absent: dict[str, int] = dict.fromkeys(self.signs, 0)
         self.hedged: dict[str, int] = dict.fromkeys(self.signs, 0)
-        self.seen: set[str] = set()
+        self.seen = seen  # texts written so far, in every locale
 
     def pick(self, counts: dict[str, int], blocked: set[str], tags: frozenset[str]) -> str | None:
         """The sign with the fewest uses so far (ties broken at random) that fits the line."""
@@ -253,7 +269,7 @@ class _Builder:
         if not choices:
             return None
         low = min(counts[s] for s in choices)
-        best = [s for s in choices if counts[s] <= low + 1]
+        best = [s for s in choices if counts[s] == low]
         return self.rng.choice(best)
 
     def join(self, fragments: list[str]) -> str:
@@ -261,7 +277,7 @@ class _Builder:
         joiners = JOINERS[self.bank.locale]
         for i, fragment in enumerate(fragments[1:], start=1):
             last = i == len(fragments) - 1
-            sep = self.rng.choice(joiners) if last else self.rng.choice((", ", ", ", joiners[1]))
+            sep = self.rng.choice(joiners) if last else self.rng.choice(joiners[:2] + joiners[:1])
             out += sep + fragment
         return out
 
@@ -296,12 +312,12 @@ class _Builder:
             ("hedged", n_hedged, self.hedged),
         ):
             for _ in range(count):
-                sign = self.pick(counts, blocked, tags)
-                if sign is None:
+                picked = self.pick(counts, blocked, tags)
+                if picked is None:
                     return None
-                blocked |= _family(sign)
-                tags = tags & SIGN_TAGS.get(sign, TAGS_ALL)
-                chosen.append((role, sign))
+                blocked |= _family(picked)
+                tags = tags & SIGN_TAGS.get(picked, TAGS_ALL)
+                chosen.append((role, picked))
 
         said: list[str] = []
         timed = False  # a duration goes after a noun ("fever since yesterday"), once
@@ -309,7 +325,7 @@ class _Builder:
         for role, sign in chosen:
             if role == "present":
                 phrase = rng.choice(bank.clauses[sign] + bank.nouns[sign])
-                present |= {sign, *phrase.extra}
+                present |= {sign, *phrase.extra, *IMPLIES.get(sign, ()), *SAME.get(sign, ())}
                 text = phrase.text
                 if not timed and phrase in bank.nouns[sign] and rng.random() < 0.5:
                     text = f"{text} {rng.choice(bank.duration)}"
@@ -318,10 +334,10 @@ class _Builder:
             else:
                 phrase = rng.choice(bank.nouns[sign])
                 if role == "absent":
-                    absent |= {sign, *(e for e in phrase.extra if _family(e) == _family(sign))}
+                    absent |= {sign, *SAME.get(sign, ())}
                     denied.append(_fill(rng.choice(bank.negation), phrase.text, bank.locale))
                 else:
-                    hedged |= {sign, *(e for e in phrase.extra if _family(e) == _family(sign))}
+                    hedged |= {sign, *SAME.get(sign, ())}
                     denied.append(_fill(rng.choice(bank.hedge), phrase.text, bank.locale))
         rng.shuffle(denied)
         if kind == "distractor" and said and rng.random() < 0.5:
@@ -354,8 +370,9 @@ class _Builder:
             self.absent[sign] += 1
         for sign in hedged:
             self.hedged[sign] += 1
-        return Record("", bank.locale, text, sorted(present), sorted(absent), sorted(hedged),
-                      "template", kind)
+        return Record(
+            "", bank.locale, text, sorted(present), sorted(absent), sorted(hedged), "template", kind
+        )
 
     def handwritten(self) -> list[Record]:
         how = "handwritten" if self.bank.locale == "en" else "translated"
@@ -369,8 +386,16 @@ class _Builder:
             for sign in item.hedged:
                 self.hedged[sign] += 1
             records.append(
-                Record("", self.bank.locale, item.text, sorted(item.present),
-                       sorted(item.absent), sorted(item.hedged), how, "handwritten")
+                Record(
+                    "",
+                    self.bank.locale,
+                    item.text,
+                    sorted(item.present),
+                    sorted(item.absent),
+                    sorted(item.hedged),
+                    how,
+                    "handwritten",
+                )
             )
         return records
 
@@ -397,9 +422,11 @@ def _plan(rng: random.Random, total: int) -> list[tuple[str, int, int, int]]:
     return plan
 
 
-def build_locale(locale: str, seed: int = SEED, total: int = LINES_PER_LOCALE) -> list[Record]:
+def build_locale(
+    locale: str, seed: int = SEED, total: int = LINES_PER_LOCALE, seen: set[str] | None = None
+) -> list[Record]:
     bank = load_bank(locale)
-    builder = _Builder(bank, seed)
+    builder = _Builder(bank, seed, set() if seen is None else seen)
     records = builder.handwritten()
     for kind, n_present, n_absent, n_hedged in _plan(builder.rng, total - len(records)):
         for _attempt in range(200):
@@ -415,10 +442,31 @@ def build_locale(locale: str, seed: int = SEED, total: int = LINES_PER_LOCALE) -
     return records
 
 
+def check(records: list[Record]) -> None:
+    """Fail unless every locale reaches the coverage minima and no text is repeated."""
+    signs = set(load_bank("en").nouns)
+    for locale in LOCALES:
+        if set(load_bank(locale).nouns) != signs:
+            raise ValueError(f"{bank_path(locale)} does not name the same signs as English")
+    texts = [r.text for r in records]
+    if len(texts) != len(set(texts)):
+        raise ValueError("a text is repeated")
+    for locale, roles in coverage(records).items():
+        for role, minimum in (("present", MIN_PRESENT), ("absent", MIN_ABSENT)):
+            low = [s for s in signs if roles[role].get(s, 0) < minimum]
+            if low:
+                raise ValueError(f"{locale}: under {minimum} {role}: {sorted(low)}")
+            unknown = set(roles[role]) - signs
+            if unknown:
+                raise ValueError(f"{locale}: unknown signs {sorted(unknown)}")
+
+
 def build(seed: int = SEED) -> list[Record]:
     records: list[Record] = []
+    seen: set[str] = set()
     for locale in LOCALES:
-        records += build_locale(locale, seed)
+        records += build_locale(locale, seed, seen=seen)
+    check(records)
     return records
 
 
@@ -430,9 +478,7 @@ def coverage(records: list[Record]) -> dict[str, dict[str, dict[str, int]]]:
     """Per locale and role (present/absent/hedged), how many lines name each sign."""
     out: dict[str, dict[str, dict[str, int]]] = {}
     for record in records:
-        roles = out.setdefault(
-            record.locale, {"present": {}, "absent": {}, "hedged": {}}
-        )
+        roles = out.setdefault(record.locale, {"present": {}, "absent": {}, "hedged": {}})
         for role in ("present", "absent", "hedged"):
             for sign in getattr(record, role):
                 roles[role][sign] = roles[role].get(sign, 0) + 1
