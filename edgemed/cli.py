@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 from typing import Any
 
@@ -82,6 +83,8 @@ def render_error(error: EdgemedError) -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     """Entry point of the ``edgemed`` console script."""
+    # Everything edgemed writes (log, keyring, backups, exports, settings) is this account's only.
+    os.umask(0o077)
     try:
         return cli.main(args=argv, prog_name="edgemed", standalone_mode=False)
     except EdgemedError as error:

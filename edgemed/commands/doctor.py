@@ -177,12 +177,28 @@ def doctor(
     facts = parse_facts(record, offload, info)
     advice = advice_for(facts, profile_id)
     installed = [m.artifact.id for m in installed_models()]
+    permissions = _permission_problems()
     if as_json:
         document = {
             "facts": _facts_json(facts),
             "advice": _advice_json(advice),
             "installed": installed,
+            "permission_problems": permissions,
         }
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
         return
     _print_report(facts, advice, installed)
+    for problem in permissions:
+        click.secho(
+            _("  ! Other accounts can read the encounter log's files: {problem}").format(
+                problem=problem
+            ),
+            fg="red",
+        )
+
+
+def _permission_problems() -> list[str]:
+    """The data folder 0700 and the log's files 0600 (the store says which are not)."""
+    from edgemed.store import permission_problems
+
+    return permission_problems()

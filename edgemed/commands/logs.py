@@ -13,12 +13,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TextIO, cast
 
 import click
 
 from edgemed.i18n import _
 from edgemed.store import AuditReport, Store, StoredEncounter, StoreError, default_path
 from edgemed.store.errors import PlaintextRefused
+from edgemed.store.outputs import check_output, output_file
 
 
 def _secret(env: str, prompt: str, *, confirm: bool = False) -> str:
@@ -45,11 +47,27 @@ def _user_option(func: click.decorators.FC) -> click.decorators.FC:
     )
 
 
+def _force_option(func: click.decorators.FC) -> click.decorators.FC:
+    return click.option(
+        "--force", is_flag=True, help=_("Replace the file if it exists (never the log's own).")
+    )(func)
+
+
 @contextmanager
-def _unlocked(db_path: Path | None, user: str) -> Iterator[Store]:
+def _unlocked(db_path: Path | None, user: str, *, read_only: bool = False) -> Iterator[Store]:
     store = Store.open(db_path)
     try:
-        store.unlock(user, _secret("EDGEMED_PASSPHRASE", _("Passphrase")), wait=False)
+        store.unlock(
+            user, _secret("EDGEMED_PASSPHRASE", _("Passphrase")), wait=False, read_only=read_only
+        )
+        for problem in store.unlock_problems:
+            click.secho(_("Warning: {message}").format(message=problem.message), fg="red", err=True)
+        if store.unlock_problems:
+            click.secho(
+                _("The log is open for reading only; run `edgemed logs verify`."),
+                fg="red",
+                err=True,
+            )
         yield store
     finally:
         store.close()
@@ -176,9 +194,28 @@ def _print_report(report: AuditReport) -> None:
 @logs.command(help=_("Check the audit chain and every saved encounter for tampering."))
 @_db_option
 @_user_option
-def verify(db_path: Path | None, user: str) -> None:
-    with _unlocked(db_path, user) as store:
+@click.option(
+    "--acknowledge",
+    "note",
+    default=None,
+    help=_(
+        "After reading the problems: record them in the audit log with this note (who, why) "
+        "and allow saving again."
+    ),
+)
+def verify(db_path: Path | None, user: str, note: str | None) -> None:
+    # Read-only: verification writes nothing, not even an unlock entry.
+    with _unlocked(db_path, user, read_only=note is None) as store:
         report = store.verify_audit()
+        if note is not None and not report.ok:
+            store.acknowledge(note)
+            _print_report(report)
+            click.echo(
+                _("{count} problem(s) recorded in the audit log; saving is allowed again.").format(
+                    count=len(report.problems)
+                )
+            )
+            return
     _print_report(report)
     if not report.ok:
         raise StoreError(
@@ -197,6 +234,7 @@ def verify(db_path: Path | None, user: str) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]))
 @click.option("--plaintext", is_flag=True, help=_("I understand the file is not encrypted."))
+@_force_option
 def export(
     db_path: Path | None,
     user: str,
@@ -204,12 +242,15 @@ def export(
     out: Path,
     since: datetime | None,
     plaintext: bool,
+    force: bool,
 ) -> None:
     if not plaintext:
         raise PlaintextRefused(
             _("An export is NOT encrypted: anyone with the file can read every patient in it."),
             _("Add --plaintext to confirm, or use `edgemed logs backup` for an encrypted copy."),
         )
+    database = db_path or default_path()
+    check_output(out, database=database, force=force)  # before asking for a passphrase
     click.secho(
         _("Warning: {path} will hold patient data in plain text. Delete it when done.").format(
             path=out
@@ -218,9 +259,12 @@ def export(
         err=True,
     )
     start = since.astimezone() if since else None
-    with _unlocked(db_path, user) as store, open(out, "w", encoding="utf-8", newline="") as handle:
+    with (
+        _unlocked(db_path, user) as store,
+        output_file(out, database=database, force=force) as handle,
+    ):
         if fmt == "csv":
-            count = store.export_csv(handle, plaintext=True, since=start)
+            count = store.export_csv(cast(TextIO, handle), plaintext=True, since=start)
         else:
             bundle = store.export_fhir(plaintext=True, since=start)
             json.dump(bundle, handle, indent=2, ensure_ascii=False)
@@ -232,10 +276,12 @@ def export(
 @click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
 @_db_option
 @_user_option
-def backup(dest: Path, db_path: Path | None, user: str) -> None:
+@_force_option
+def backup(dest: Path, db_path: Path | None, user: str, force: bool) -> None:
+    check_output(dest, database=db_path or default_path(), force=force)
     with _unlocked(db_path, user) as store:
         secret = _secret("EDGEMED_BACKUP_PASSPHRASE", _("Backup passphrase"), confirm=True)
-        store.backup(dest, secret)
+        store.backup(dest, secret, force=force)
     click.echo(_("Wrote the encrypted backup {path}.").format(path=dest))
 
 
@@ -253,7 +299,7 @@ def restore(source: Path, dest: Path | None, user: str) -> None:
     store = Store.restore(
         source, secret, dest=dest or default_path(), user=user, passphrase=passphrase
     )
-    report = store.verify_audit()
+    report = store.verify_audit()  # the restore itself refuses a backup that does not verify
     count = len(store.list_encounters())
     store.close()
     _print_report(report)

@@ -11,16 +11,19 @@ from edgemed.store.errors import (
     LogExists,
     LogLocked,
     LogMissing,
+    LogReadOnly,
+    OutputRefused,
     PlaintextRefused,
     StoreError,
     UnknownEncounter,
     UnknownUser,
     UnlockDelayed,
+    WeakPassphrase,
     WrongPassphrase,
 )
 from edgemed.store.keyring import Argon2Params
 from edgemed.store.records import EncounterRecord, Findings, SavedEncounter, StoredEncounter
-from edgemed.store.store import Store, default_path
+from edgemed.store.store import Store, default_path, permission_problems
 
 __all__ = [
     "Argon2Params",
@@ -37,6 +40,8 @@ __all__ = [
     "LogExists",
     "LogLocked",
     "LogMissing",
+    "LogReadOnly",
+    "OutputRefused",
     "PlaintextRefused",
     "SavedEncounter",
     "Store",
@@ -45,6 +50,8 @@ __all__ = [
     "UnknownEncounter",
     "UnknownUser",
     "UnlockDelayed",
+    "WeakPassphrase",
     "WrongPassphrase",
     "default_path",
+    "permission_problems",
 ]

@@ -19,18 +19,31 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edgemed.i18n import _
+from edgemed.store import audit
 from edgemed.store.attempts import AttemptPolicy
-from edgemed.store.database import connect, write_transaction
-from edgemed.store.errors import BadBackup, LogExists, WrongPassphrase, store_errors
+from edgemed.store.database import connect, create_private_file, schema_differences
+from edgemed.store.errors import (
+    BadBackup,
+    DiskError,
+    DiskFull,
+    LogExists,
+    StoreError,
+    WrongPassphrase,
+    store_errors,
+)
 from edgemed.store.keyring import (
+    FILE_MODE,
     Argon2Params,
+    ChainHead,
     Keyring,
     WrappedKey,
-    atomic_write,
     fsync_dir,
+    log_lock,
     unwrap,
     wrap,
 )
+from edgemed.store.outputs import check_output, write_output
+from edgemed.store.passphrase import check_passphrase
 from edgemed.store.records import to_timestamp, utc_now
 
 if TYPE_CHECKING:
@@ -66,26 +79,35 @@ def _tmp_beside(path: Path, suffix: str) -> Path:
 
 
 def write_backup(
-    store: Store, dest: Path, passphrase: str, kdf: Argon2Params | None = None
+    store: Store,
+    dest: Path,
+    passphrase: str,
+    kdf: Argon2Params | None = None,
+    *,
+    force: bool = False,
 ) -> Path:
-    """Write an encrypted backup of ``store`` to ``dest`` (a file; refused if it exists)."""
-    if dest.exists():
-        raise LogExists(
-            _("{path} already exists: choose a new name for the backup.").format(path=dest)
-        )
+    """Write an encrypted backup of ``store`` to ``dest`` (refused if it exists, unless
+    ``force``; never one of the log's own files or inside the data folder)."""
+    check_passphrase(passphrase)
+    target = check_output(dest, database=store.path, force=force)
     backup_key = secrets.token_bytes(32)
-    export = _tmp_beside(dest, ".db")
+    export = _tmp_beside(target, ".db")
     try:
-        with store_errors():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            store.db.execute(
-                f"ATTACH DATABASE ? AS backup KEY \"x'{backup_key.hex()}'\"", [str(export)]
-            )
-            try:
-                store.db.execute("SELECT sqlcipher_export('backup')").fetchall()
-            finally:
-                store.db.execute("DETACH DATABASE backup")
-            payload = export.read_bytes()
+        try:
+            create_private_file(export)
+            with store_errors():
+                store.db.execute(
+                    f"ATTACH DATABASE ? AS backup KEY \"x'{backup_key.hex()}'\"", [str(export)]
+                )
+                try:
+                    store.db.execute("SELECT sqlcipher_export('backup')").fetchall()
+                finally:
+                    store.db.execute("DETACH DATABASE backup")
+                payload = export.read_bytes()
+        except DiskFull as full:
+            raise DiskFull.for_file(dest) from full
+        except DiskError as error:
+            raise DiskError.for_file(dest, str(error.__cause__ or error)) from error
         now = to_timestamp(utc_now())
         header = BackupHeader(
             log_id=store.keyring.log_id,
@@ -102,11 +124,19 @@ def write_backup(
             db_size=len(payload),
             db_sha256=hashlib.sha256(payload).hexdigest(),
         ).to_json()
-        atomic_write(dest, MAGIC + struct.pack(">Q", len(header)) + header + payload)
+        blob = MAGIC + struct.pack(">Q", len(header)) + header + payload
+        write_output(dest, blob, database=store.path, force=force)
     finally:
         export.unlink(missing_ok=True)
-    with write_transaction(store.db):
-        store.audit_event("backup", dest.name, {"db_sha256": hashlib.sha256(payload).hexdigest()})
+    try:
+        with store._write():
+            store.audit_event(
+                "backup", dest.name, {"db_sha256": hashlib.sha256(payload).hexdigest()}
+            )
+    except StoreError:
+        # The backup file is complete and checked by its own header; only its audit entry is
+        # missing (full disk, read-only log): the backup did not fail, so no error is raised.
+        pass
     return dest
 
 
@@ -147,10 +177,15 @@ def restore_backup(
     kdf: Argon2Params | None = None,
     policy: AttemptPolicy | None = None,
 ) -> Store:
-    """Restore ``source`` into a NEW log at ``dest`` that ``user`` unlocks with ``passphrase``."""
-    from edgemed.store.store import Store
+    """Restore ``source`` into a NEW log at ``dest`` that ``user`` unlocks with ``passphrase``.
 
-    if dest.exists() or Keyring.path_for(dest).exists():
+    Refused when the backup's database holds anything edgemed did not create (a trigger, view,
+    table or index brought along could hide patients), and when the restored log does not verify
+    (the restored files are then removed)."""
+    from edgemed.store.store import Store, log_files, make_private_dir
+
+    check_passphrase(passphrase)
+    if any(p.exists() for p in log_files(dest)[:5]):
         raise LogExists(
             _("There is already an encounter log at {path}.").format(path=dest),
             _("Move it away first, or restore to another place with --to."),
@@ -159,16 +194,34 @@ def restore_backup(
     backup_key = unwrap(header.key, header.log_id, backup_passphrase)
     if backup_key is None:
         raise WrongPassphrase(0, 0.0)
+    make_private_dir(dest.parent)
     staged = _tmp_beside(dest, ".db")
     try:
         with store_errors():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            with open(staged, "wb") as handle:
+            fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+            with open(fd, "wb") as handle:
                 handle.write(payload)
                 handle.flush()
                 os.fsync(handle.fileno())
-        # Prove the payload opens with its key before anything is put in place.
-        connect(staged, backup_key).conn.close()
+        # Prove the payload opens with its key, holds only what edgemed creates, and has this
+        # backup's log id, before anything is put in place.
+        db = connect(staged, backup_key)
+        try:
+            with store_errors():
+                found = db.execute("SELECT value FROM meta WHERE key = 'log_id'").fetchone()
+                extra, missing = schema_differences(db)
+                last = audit.last_entry(db)
+        finally:
+            db.conn.close()
+        if found is None or found[0] != header.log_id:
+            raise BadBackup(_("The backup {path} is incomplete or damaged.").format(path=source))
+        if extra or missing:
+            raise BadBackup(
+                _(
+                    "The backup {path} holds database objects edgemed did not create ({names}): "
+                    "it was tampered with and is refused."
+                ).format(path=source, names=", ".join(extra + missing))
+            )
         with store_errors():
             os.replace(staged, dest)
             fsync_dir(dest.parent)
@@ -178,14 +231,29 @@ def restore_backup(
     keyring = Keyring(
         header.log_id,
         {user: wrap(backup_key, header.log_id, user, passphrase, kdf or Argon2Params(), now)},
+        ChainHead.make(backup_key, header.log_id, *last) if last is not None else None,
     )
-    keyring.save(dest)
-    store = Store.open(dest, policy=policy)
-    store.unlock(user, passphrase)
-    with write_transaction(store.db):
-        store.audit_event(
-            "restore",
-            source.name,
-            {"backup_created_at": header.created_at, "backup_sha256": header.db_sha256},
-        )
+    with log_lock(dest):
+        keyring.save(dest)
+    try:
+        store = Store.open(dest, policy=policy)
+        store.unlock(user, passphrase)
+        report = store.verify_audit()
+        if not report.ok:
+            store.close()
+            raise BadBackup(
+                _("The backup {path} does not verify, so it was not restored: {problems}").format(
+                    path=source, problems="; ".join(p.message for p in report.problems[:5])
+                )
+            )
+        with store._write():
+            store.audit_event(
+                "restore",
+                source.name,
+                {"backup_created_at": header.created_at, "backup_sha256": header.db_sha256},
+            )
+    except BaseException:
+        for leftover in log_files(dest):
+            leftover.unlink(missing_ok=True)
+        raise
     return store

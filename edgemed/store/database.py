@@ -5,6 +5,9 @@ Only this package touches sqlcipher3 and sqlite_utils (an import-linter contract
 
 from __future__ import annotations
 
+import os
+import re
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -152,6 +155,17 @@ def _encounter_search(db: sqlite_utils.Database) -> None:
     )
 
 
+def _audit_mac(db: sqlite_utils.Database) -> None:
+    # A keyed MAC chain over the audit entries (audit.py). Its key is random and kept in meta,
+    # inside the encrypted file, so a backup (re-encrypted under its own data key) still verifies.
+    db.execute("ALTER TABLE audit ADD COLUMN mac TEXT")
+    db.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('audit_mac_key', ?), "
+        "('keyring_head', '1')",
+        [secrets.token_hex(32)],
+    )
+
+
 @dataclass(frozen=True)
 class Migration:
     name: str
@@ -163,6 +177,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0002_audit_chain", _audit_chain),
     Migration("0003_drafts", _drafts),
     Migration("0004_encounter_search", _encounter_search),
+    Migration("0005_audit_mac", _audit_mac),
 )
 
 
@@ -191,3 +206,50 @@ def migrate(db: sqlite_utils.Database, on_applied: Callable[[str], Any] | None =
                 on_applied(migration.name)
         newly.append(migration.name)
     return newly
+
+
+# --- the schema edgemed creates, and nothing else ----------------------------------------------
+
+_SPACE = re.compile(r"\s+")
+
+
+def _schema(db: sqlite_utils.Database) -> set[tuple[str, str, str, str]]:
+    rows = db.execute("SELECT type, name, tbl_name, sql FROM sqlite_master").fetchall()
+    return {
+        (str(t), str(n), str(tbl), _SPACE.sub(" ", str(sql or "")).strip())
+        for t, n, tbl, sql in rows
+        if not str(n).startswith("sqlite_stat")
+    }
+
+
+def schema_differences(db: sqlite_utils.Database) -> tuple[list[str], list[str]]:
+    """(objects edgemed did not create, objects edgemed created that are gone or changed), each
+    as "type name", compared with a fresh database built by the same applied migrations."""
+    applied = applied_migrations(db)
+    known = [m for m in MIGRATIONS if m.name in applied]
+    reference = sqlite_utils.Database(sqlcipher3.dbapi2.connect(":memory:"))
+    try:
+        with write_transaction(reference):
+            reference.table("_migrations").create(
+                {"seq": int, "name": str, "applied_at": str}, pk="seq"
+            )
+        if applied and [m.name for m in known] == applied:
+            for migration in known:
+                with write_transaction(reference):
+                    migration.apply(reference)
+        expected = _schema(reference)
+    finally:
+        reference.conn.close()
+    with store_errors():
+        found = _schema(db)
+    extra = sorted(f"{t} {n}" for t, n, _tbl, _sql in found - expected)
+    missing = sorted(f"{t} {n}" for t, n, _tbl, _sql in expected - found)
+    return extra, missing
+
+
+def create_private_file(path: Path) -> None:
+    """An empty file only this account can read (0600): SQLCipher then gives its -wal and -shm
+    the same mode."""
+    with store_errors():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)

@@ -64,6 +64,51 @@ def build_row(
     }
 
 
+# Every stored column but the rowid, in a fixed order: what the row digest covers.
+ROW_COLUMNS: tuple[str, ...] = (
+    "encounter_id",
+    "version",
+    "arrived_at",
+    "decided_at",
+    "saved_at",
+    "saved_by",
+    "user",
+    "correction_reason",
+    "clinic_number",
+    "patient_name",
+    "category",
+    "target_minutes",
+    "protocol_id",
+    "protocol_version",
+    "protocol_sha256",
+    "model_id",
+    "model_sha256",
+    "complaint",
+    "record_json",
+    "record_sha256",
+)
+
+
+def row_digest(row: dict[str, Any]) -> str:
+    """sha256 over every column of a row (the save's audit entry records it): an edited
+    arrived_at, target_minutes, patient_name or category shows, not just an edited record."""
+    return sha256_text(canonical_json([row[c] for c in ROW_COLUMNS]))
+
+
+def expected_columns(row: dict[str, Any]) -> dict[str, Any] | None:
+    """The columns a row's own record implies (all but saved_at/saved_by/correction_reason);
+    None when the record cannot be read. Checks rows saved before the row digest existed."""
+    try:
+        record = EncounterRecord.from_dict(json.loads(row["record_json"]))
+        built = build_row(row["encounter_id"], row["version"], record, "", "")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    # record_json and its sha256 are checked against the audit entry already.
+    for name in ("saved_at", "saved_by", "correction_reason", "record_json", "record_sha256"):
+        built.pop(name)
+    return built
+
+
 def insert(db: sqlite_utils.Database, row: dict[str, Any]) -> None:
     """One plain INSERT (sqlite-utils' insert re-reads the table's schema on every call)."""
     columns = ", ".join(row)

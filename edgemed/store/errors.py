@@ -46,11 +46,19 @@ class WrongPassphrase(StoreError):
 class UnlockDelayed(StoreError):
     """Too many failed attempts: the next one must wait."""
 
-    def __init__(self, wait_s: float) -> None:
+    def __init__(self, wait_s: float, damaged: str | None = None) -> None:
+        hint = None
+        if damaged:
+            hint = _(
+                "The failed-attempts file {path} was damaged or edited, so the delay applies as "
+                "if someone had been guessing. Wait, then unlock as usual: the file is rewritten. "
+                "If this keeps happening, check who can write to the data folder."
+            ).format(path=damaged)
         super().__init__(
             _("Too many wrong passphrases: wait {seconds} s before trying again.").format(
                 seconds=max(1, math.ceil(wait_s))
-            )
+            ),
+            hint,
         )
         self.wait_s = wait_s
 
@@ -67,23 +75,88 @@ class CorruptLog(StoreError):
 
 
 class DiskFull(StoreError):
-    """The disk is full: the write was refused and nothing already saved was lost."""
+    """The disk is full: the write was refused and nothing already saved was lost.
 
-    def __init__(self) -> None:
+    The default message is for a save; :meth:`for_file` is for an export or a backup file (no part
+    of which is left behind), so a message never says "NOT saved" when nothing was being saved.
+    """
+
+    def __init__(self, message: str | None = None, hint: str | None = None) -> None:
         super().__init__(
-            _("The disk is full: this was NOT saved. Everything saved before is safe."),
-            _("Free some space (or move old backups off this machine), then save again."),
+            message or _("The disk is full: this was NOT saved. Everything saved before is safe."),
+            hint or _("Free some space (or move old backups off this machine), then save again."),
+        )
+
+    @classmethod
+    def nothing_changed(cls) -> DiskFull:
+        return cls(
+            _("The disk is full: nothing was changed. Everything saved before is safe."),
+            _("Free some space (or move old backups off this machine), then try again."),
+        )
+
+    @classmethod
+    def for_file(cls, path: object) -> DiskFull:
+        return cls(
+            _(
+                "The disk is full: {path} was NOT written, and no part of it was left behind."
+            ).format(path=path),
+            _("Free some space or choose another disk; the encounter log itself is unchanged."),
         )
 
 
 class DiskError(StoreError):
     """The operating system refused to read or write the log file."""
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, message: str | None = None) -> None:
         super().__init__(
-            _("The encounter log could not be written: {detail}").format(detail=detail),
+            message or _("The encounter log could not be written: {detail}").format(detail=detail),
             _("Check the disk and its free space; what was saved before is safe."),
         )
+
+    @classmethod
+    def for_file(cls, path: object, detail: str) -> DiskError:
+        return cls(
+            detail,
+            _("{path} could not be written: {detail}").format(path=path, detail=detail),
+        )
+
+
+class LogReadOnly(StoreError):
+    """The log failed its safety check when it was unlocked: it can be read, not written."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            _(
+                "The encounter log failed its safety check when it was opened, so nothing can be "
+                "saved in it: {reason}"
+            ).format(reason=reason),
+            _(
+                "Tell the clinic's supervisor. `edgemed logs verify` shows every problem; "
+                "`edgemed logs verify --acknowledge` records them in the audit log and allows "
+                "saving again."
+            ),
+        )
+        self.reason = reason
+
+
+class WeakPassphrase(InputError):
+    """A new passphrase is too short or one of the most common passwords."""
+
+    @classmethod
+    def too_short(cls) -> WeakPassphrase:
+        # The same words (and translations) as the app's first-run screen always used.
+        return cls(_("The passphrase must be at least 8 characters long."))
+
+    @classmethod
+    def too_common(cls) -> WeakPassphrase:
+        return cls(
+            _("That passphrase is one of the most common passwords: it would be guessed first."),
+            _("Choose a few words that only you would put together."),
+        )
+
+
+class OutputRefused(InputError):
+    """An export or backup would overwrite a file (or the log's own files)."""
 
 
 class LogBusy(StoreError):
@@ -134,7 +207,12 @@ def translate(error: BaseException) -> StoreError | None:
     text = str(error).lower()
     if "disk is full" in text or "database or disk is full" in text:
         return DiskFull()
-    if "not a database" in text or "malformed" in text or "hmac check failed" in text:
+    if (
+        "not a database" in text
+        or "malformed" in text
+        or "hmac check failed" in text
+        or "no such table" in text
+    ):
         return CorruptLog(str(error))
     if "locked" in text or "busy" in text:
         return LogBusy()

@@ -14,11 +14,15 @@ each use their own cost, and raising the default later keeps old entries working
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +34,14 @@ from edgemed.store.errors import CorruptLog, UnknownUser, store_errors
 
 KEYRING_FORMAT = "edgemed-keyring/1"
 DATA_KEY_BYTES = 32
+FILE_MODE = 0o600
+
+# What a keyring may ask Argon2id for. A keyring is a file anyone with write access can edit:
+# parallelism 0 used to crash unlock, and an absurd memory cost would exhaust the machine.
+MAX_MEMORY_KIB = 4 * 1024 * 1024  # 4 GiB
+MAX_TIME_COST = 64
+MAX_PARALLELISM = 64
+_HEX = re.compile(r"^[0-9a-f]*$")
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,21 @@ class Argon2Params:
     memory_kib: int = 64 * 1024
     time_cost: int = 3
     parallelism: int = 4
+
+    def problem(self) -> str | None:
+        """What is wrong with this cost (English, for the keyring's damage message), or None."""
+        values = (self.memory_kib, self.time_cost, self.parallelism)
+        if not all(type(v) is int for v in values):
+            return "cost values must be whole numbers"
+        if not 1 <= self.parallelism <= MAX_PARALLELISM:
+            return f"parallelism {self.parallelism} is outside 1..{MAX_PARALLELISM}"
+        if not 1 <= self.time_cost <= MAX_TIME_COST:
+            return f"time_cost {self.time_cost} is outside 1..{MAX_TIME_COST}"
+        if not 8 * self.parallelism <= self.memory_kib <= MAX_MEMORY_KIB:
+            return (
+                f"memory_kib {self.memory_kib} is outside {8 * self.parallelism}..{MAX_MEMORY_KIB}"
+            )
+        return None
 
     def derive(self, passphrase: str, salt: bytes) -> bytes:
         return hash_secret_raw(
@@ -75,16 +102,34 @@ class WrappedKey:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> WrappedKey:
+        """Parse and check one entry; a bad value raises ValueError naming it."""
         kdf = dict(raw["kdf"])
-        kdf.pop("algorithm", None)
-        return cls(
+        if kdf.pop("algorithm", "argon2id") != "argon2id":
+            raise ValueError("unknown key derivation")
+        if set(kdf) != {"memory_kib", "time_cost", "parallelism"}:
+            raise ValueError("the Argon2id cost needs memory_kib, time_cost and parallelism")
+        if not all(type(v) is int for v in kdf.values()):
+            raise ValueError("the Argon2id cost values must be whole numbers")
+        params = Argon2Params(**kdf)
+        problem = params.problem()
+        if problem:
+            raise ValueError(f"the Argon2id cost is not valid: {problem}")
+        entry = cls(
             user=str(raw["user"]),
             salt=str(raw["salt"]),
             wrapped=str(raw["wrapped"]),
             mac=str(raw["mac"]),
-            kdf=Argon2Params(**{k: int(v) for k, v in kdf.items()}),
+            kdf=params,
             created_at=str(raw.get("created_at", "")),
         )
+        for name, value, length in (
+            ("salt", entry.salt, 32),
+            ("wrapped", entry.wrapped, 2 * DATA_KEY_BYTES),
+            ("mac", entry.mac, 64),
+        ):
+            if len(value) != length or not _HEX.match(value):
+                raise ValueError(f"{name} is not {length} hex digits")
+        return entry
 
 
 def _authenticated_bytes(
@@ -122,12 +167,44 @@ def unwrap(entry: WrappedKey, log_id: str, passphrase: str) -> bytes | None:
     return bytes(a ^ b for a, b in zip(wrapped, pad, strict=True))
 
 
+def head_key(data_key: bytes) -> bytes:
+    """The key that authenticates the chain head kept in the keyring (see :class:`ChainHead`)."""
+    return hmac.new(data_key, b"edgemed-keyring-head/1", hashlib.sha256).digest()
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    """The audit chain's last entry (sequence number = a monotonic counter, and its hash), kept
+    OUTSIDE the database too, so that an older copy of the database put back (rollback) or
+    entries cut from its end are noticed. MAC'd with a key derived from the data key: someone
+    without a passphrase cannot forge it (they can still put back an old keyring with an old
+    database: see docs/security.md)."""
+
+    seq: int
+    hash: str
+    mac: str
+
+    @staticmethod
+    def _mac(data_key: bytes, log_id: str, seq: int, digest: str) -> str:
+        message = f"{KEYRING_FORMAT}\n{log_id}\n{seq}\n{digest}".encode()
+        return hmac.new(head_key(data_key), message, hashlib.sha256).hexdigest()
+
+    @classmethod
+    def make(cls, data_key: bytes, log_id: str, seq: int, digest: str) -> ChainHead:
+        return cls(seq, digest, cls._mac(data_key, log_id, seq, digest))
+
+    def authentic(self, data_key: bytes, log_id: str) -> bool:
+        expected = self._mac(data_key, log_id, self.seq, self.hash)
+        return hmac.compare_digest(expected, self.mac)
+
+
 @dataclass
 class Keyring:
-    """The keyring file: the log's id and one wrapped key per account."""
+    """The keyring file: the log's id, one wrapped key per account, and the chain head."""
 
     log_id: str
     entries: dict[str, WrappedKey]
+    head: ChainHead | None = None
 
     @staticmethod
     def path_for(database: Path) -> Path:
@@ -140,11 +217,13 @@ class Keyring:
         return found
 
     def to_json(self) -> str:
-        body = {
+        body: dict[str, Any] = {
             "format": KEYRING_FORMAT,
             "log_id": self.log_id,
             "accounts": [e.to_dict() for _, e in sorted(self.entries.items())],
         }
+        if self.head is not None:
+            body["head"] = asdict(self.head)
         return json.dumps(body, indent=2, sort_keys=True) + "\n"
 
     @classmethod
@@ -154,9 +233,16 @@ class Keyring:
             if raw.get("format") != KEYRING_FORMAT:
                 raise ValueError(raw.get("format"))
             entries = [WrappedKey.from_dict(e) for e in raw["accounts"]]
-            return cls(str(raw["log_id"]), {e.user: e for e in entries})
-        except (ValueError, KeyError, TypeError, AttributeError) as error:
-            raise CorruptLog(_("the keyring file is damaged")) from error
+            head = None
+            if raw.get("head") is not None:
+                found = raw["head"]
+                if type(found["seq"]) is not int or found["seq"] < 0:
+                    raise ValueError("the chain head's sequence number is not valid")
+                head = ChainHead(found["seq"], str(found["hash"]), str(found["mac"]))
+            return cls(str(raw["log_id"]), {e.user: e for e in entries}, head)
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
+            detail = str(error) if isinstance(error, ValueError) else type(error).__name__
+            raise CorruptLog(_("the keyring file is damaged") + f": {detail}") from error
 
     @classmethod
     def load(cls, database: Path) -> Keyring:
@@ -171,19 +257,40 @@ class Keyring:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write, fsync, rename over, fsync the folder: never a half-written file."""
+    """Write (0600), fsync, rename over, fsync the folder: never a half-written file."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     with store_errors():
         try:
-            with open(tmp, "wb") as handle:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+            with open(fd, "wb") as handle:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, path)
         finally:
-            if tmp.exists():
-                tmp.unlink()
+            tmp.unlink(missing_ok=True)
         fsync_dir(path.parent)
+
+
+def lock_path(database: Path) -> Path:
+    return database.with_name(database.name + ".lock")
+
+
+@contextmanager
+def log_lock(database: Path) -> Iterator[None]:
+    """An exclusive lock on the log's files beside the database (``<db>.lock``, holds nothing).
+
+    Taken around check -> Argon2 -> record of an unlock attempt (so parallel guesses queue up and
+    each one is counted) and around every keyring replacement (so two processes never write a
+    keyring from stale copies)."""
+    with store_errors():
+        fd = os.open(lock_path(database), os.O_RDWR | os.O_CREAT, FILE_MODE)
+    try:
+        with store_errors():
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def fsync_dir(folder: Path) -> None:

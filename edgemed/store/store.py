@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TextIO
@@ -17,19 +20,40 @@ from edgemed.i18n import _
 from edgemed.locations import data_dir
 from edgemed.store import audit, encounters
 from edgemed.store.attempts import AttemptPolicy, FailedAttempts
-from edgemed.store.database import applied_migrations, connect, migrate, write_transaction
+from edgemed.store.database import (
+    applied_migrations,
+    connect,
+    create_private_file,
+    migrate,
+    schema_differences,
+    write_transaction,
+)
 from edgemed.store.errors import (
     CorruptLog,
+    DiskError,
+    DiskFull,
     LogExists,
     LogLocked,
     LogMissing,
+    LogReadOnly,
     PlaintextRefused,
+    StoreError,
     UnknownEncounter,
     UnlockDelayed,
     WrongPassphrase,
     store_errors,
 )
-from edgemed.store.keyring import Argon2Params, Keyring, unwrap, wrap
+from edgemed.store.keyring import (
+    FILE_MODE,
+    Argon2Params,
+    ChainHead,
+    Keyring,
+    lock_path,
+    log_lock,
+    unwrap,
+    wrap,
+)
+from edgemed.store.passphrase import check_passphrase
 from edgemed.store.records import (
     JSON,
     EncounterRecord,
@@ -45,6 +69,30 @@ def default_path() -> Path:
     return data_dir() / "encounters.db"
 
 
+def log_files(path: Path) -> list[Path]:
+    """Every file that belongs to the log at ``path`` (what no export or backup may replace)."""
+    names = ["", "-wal", "-shm", "-journal", ".keyring", ".attempts", ".attempts-key", ".lock"]
+    return [path.with_name(path.name + suffix) for suffix in names]
+
+
+_SQLITE_PLAIN_HEADER = b"SQLite format 3\0"
+
+
+def _refuse_foreign(path: Path) -> None:
+    """A 0-byte or foreign file is refused before SQLCipher could turn it into a new database."""
+    with store_errors():
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            head = handle.read(16)
+    wal = path.with_name(path.name + "-wal")
+    if size == 0 and not (wal.exists() and wal.stat().st_size > 0):
+        raise CorruptLog(f"{path.name} is empty (0 bytes): it is not an edgemed log")
+    if head == _SQLITE_PLAIN_HEADER:
+        raise CorruptLog(f"{path.name} is an unencrypted SQLite file, not an edgemed log")
+    if size % 512:
+        raise CorruptLog(f"{path.name} is not an encrypted database (size {size} bytes)")
+
+
 class Store:
     """The encrypted encounter log. ``Store.create`` or ``Store.open(...).unlock(...)``."""
 
@@ -55,6 +103,12 @@ class Store:
         self.user: str | None = None
         self._db: sqlite_utils.Database | None = None
         self._data_key: bytes | None = None
+        # Why nothing may be written (a safety check failed at unlock), or None.
+        self.read_only_reason: str | None = None
+        # What the unlock check found (rollback, truncation ...): shown, never repaired.
+        self.unlock_problems: list[audit.AuditProblem] = []
+        # An unlock entry that a full disk kept out of the audit log: written with the next change.
+        self._pending_unlock: dict[str, Any] | None = None
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -70,13 +124,14 @@ class Store:
     ) -> Store:
         """Create a new empty log with one account; returns it unlocked."""
         path = path or default_path()
-        if path.exists() or Keyring.path_for(path).exists():
+        check_passphrase(passphrase)
+        if any(p.exists() for p in log_files(path)[:5]):
             raise LogExists(
                 _("There is already an encounter log at {path}.").format(path=path),
                 _("Open it with your passphrase, or choose another place."),
             )
-        with store_errors():
-            path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(path.parent)
+        create_private_file(path)
         data_key, log_id = secrets.token_bytes(32), uuid.uuid4().hex
         now = to_timestamp(utc_now())
         keyring = Keyring(
@@ -85,14 +140,14 @@ class Store:
         store = cls(path, keyring, policy or AttemptPolicy())
         try:
             store._attach(data_key, user, new_log=True)
-            keyring.save(path)
+            last = audit.last_entry(store.db)
+            if last is not None:
+                keyring.head = ChainHead.make(data_key, log_id, *last)
+            with log_lock(path):
+                keyring.save(path)
         except BaseException:
             store.close()
-            for leftover in (
-                path,
-                path.with_name(path.name + "-wal"),
-                path.with_name(path.name + "-shm"),
-            ):
+            for leftover in [*log_files(path)[:4], lock_path(path)]:
                 leftover.unlink(missing_ok=True)
             raise
         return store
@@ -112,32 +167,56 @@ class Store:
             )
         return cls(path, Keyring.load(path), policy or AttemptPolicy())
 
-    def unlock(self, user: str, passphrase: str, *, wait: bool = True) -> None:
+    def unlock(
+        self, user: str, passphrase: str, *, wait: bool = True, read_only: bool = False
+    ) -> None:
         """Unlock with one account's passphrase. A wrong one changes nothing in the log; it is
         counted, and after a few each next try must wait longer (``wait=False`` raises
-        :class:`UnlockDelayed` instead of sleeping)."""
+        :class:`UnlockDelayed` instead of sleeping). Check, Argon2 and count run under the log's
+        file lock, so parallel guesses are each counted and each wait their turn.
+
+        Before anything is written, the chain head is checked against the log's own record and
+        the keyring's: a rollback or cut is reported in ``unlock_problems`` and the log is opened
+        for reading only (``read_only_reason``); it is never repaired. ``read_only=True`` (what
+        ``logs verify`` uses) writes nothing at all."""
         self.close()  # unlocking again (another nurse) starts from a locked log
-        attempts = FailedAttempts.load(self.path)
-        pause = attempts.wait_needed(self.policy, time.time())
-        if pause > 0:
+        _refuse_foreign(self.path)
+        while True:
+            with log_lock(self.path):
+                self.keyring = Keyring.load(self.path)  # another process may have changed it
+                attempts = FailedAttempts.load(self.path, self.policy, time.time())
+                pause = attempts.wait_needed(self.policy, time.time())
+                if pause <= 0:
+                    data_key = self._try_passphrase(user, passphrase)
+                    if data_key is None:
+                        failed = attempts.record_failure(self.path, time.time())
+                        raise WrongPassphrase(failed.count, self.policy.delay_after(failed.count))
+                    attempts.reset(self.path)
+                    break
             if not wait:
-                raise UnlockDelayed(pause)
+                damaged = FailedAttempts.path_for(self.path) if attempts.damaged else None
+                raise UnlockDelayed(pause, str(damaged) if damaged else None)
             time.sleep(pause)
+        self._attach(data_key, user, new_log=False, failed_before=attempts.count, read=read_only)
+
+    def _try_passphrase(self, user: str, passphrase: str) -> bytes | None:
         entry = self.keyring.entries.get(user)
         if entry is None:
             # Same work as a real try, so a guesser cannot tell which accounts exist.
             costs = [e.kdf for e in self.keyring.entries.values()] or [Argon2Params()]
             costs[0].derive(passphrase, b"\0" * 16)
-            data_key = None
-        else:
-            data_key = unwrap(entry, self.keyring.log_id, passphrase)
-        if data_key is None:
-            failed = attempts.record_failure(self.path, time.time())
-            raise WrongPassphrase(failed.count, self.policy.delay_after(failed.count))
-        self._attach(data_key, user, new_log=False, failed_before=attempts.count)
-        FailedAttempts.reset(self.path)
+            return None
+        return unwrap(entry, self.keyring.log_id, passphrase)
 
-    def _attach(self, data_key: bytes, user: str, *, new_log: bool, failed_before: int = 0) -> None:
+    def _attach(
+        self,
+        data_key: bytes,
+        user: str,
+        *,
+        new_log: bool,
+        failed_before: int = 0,
+        read: bool = False,
+    ) -> None:
         db = connect(self.path, data_key)
         self._db, self._data_key, self.user = db, data_key, user
         log_id = self.keyring.log_id
@@ -148,7 +227,19 @@ class Store:
                     stored = db.execute("SELECT value FROM meta WHERE key = 'log_id'").fetchone()
                 if stored is None or stored[0] != log_id:
                     raise CorruptLog(_("the keyring belongs to another log"))
-            applied = migrate(db)
+                tighten_permissions(self.path)
+                with store_errors():
+                    self.unlock_problems = self._head_problems()
+                if self.unlock_problems:
+                    self.read_only_reason = self.unlock_problems[0].message
+                    return
+                if read:
+                    self.read_only_reason = _("opened to be checked, not written")
+                    return
+            try:
+                applied = migrate(db)
+            except DiskFull as full:
+                raise DiskFull.nothing_changed() from full
             if new_log:
                 with write_transaction(db):
                     db.table("meta").insert_all(
@@ -160,18 +251,143 @@ class Store:
                     audit.append(db, log_id, user, "create", detail={"migrations": applied})
                     audit.append(db, log_id, user, "add-user", user)
                 return
-            with write_transaction(db):
-                if applied:
-                    audit.append(db, log_id, user, "migrate", detail={"migrations": applied})
-                audit.append(
-                    db, log_id, user, "unlock", detail={"failed_attempts_before": failed_before}
-                )
+            unlock_detail: dict[str, Any] = {"failed_attempts_before": failed_before}
+            try:
+                with self._write(during_unlock=True):
+                    if applied:
+                        self.audit_event("migrate", detail={"migrations": applied})
+                    self.audit_event("unlock", detail=unlock_detail)
+            except (DiskFull, DiskError):
+                # Reading must work on a full disk: the unlock entry waits for the next change
+                # (which will itself fail while the disk stays full, with the true message).
+                self._pending_unlock = {**unlock_detail, "deferred": True}
         except BaseException:
             self.close()
             raise
 
+    def _head_problems(self) -> list[audit.AuditProblem]:
+        """Compare the chain's last entry with the head kept in the log and in the keyring.
+        O(1): runs at every unlock, before anything is written."""
+        db, log_id, problems = self.db, self.keyring.log_id, []
+        last = audit.last_entry(db)
+        last_seq, last_hash = last if last is not None else (0, audit.genesis_hash(log_id))
+        meta = db.execute("SELECT value FROM meta WHERE key = 'audit_head'").fetchone()
+        if meta is not None:
+            head_seq_text, _sep, head_hash = str(meta[0]).partition(":")
+            head_seq = int(head_seq_text) if head_seq_text.isdigit() else -1
+            if head_seq > last_seq:
+                problems.append(
+                    audit.AuditProblem(
+                        last_seq + 1,
+                        "truncated",
+                        _("Audit entries #{first} to #{last} were cut from the end.").format(
+                            first=last_seq + 1, last=head_seq
+                        ),
+                    )
+                )
+            elif head_seq != last_seq or head_hash != last_hash:
+                problems.append(
+                    audit.AuditProblem(
+                        last_seq,
+                        "edited",
+                        _("The last audit entry (#{seq}) was replaced.").format(seq=last_seq),
+                    )
+                )
+        kept = self.keyring.head
+        wanted = db.execute("SELECT value FROM meta WHERE key = 'keyring_head'").fetchone()
+        if kept is None:
+            if wanted is not None and last_seq > 0:
+                problems.append(
+                    audit.AuditProblem(
+                        0,
+                        "keyring-head",
+                        _(
+                            "The keyring no longer records the audit chain's head, so a rollback "
+                            "cannot be ruled out (the keyring was replaced by an older one?)."
+                        ),
+                    )
+                )
+            return problems
+        if not kept.authentic(self.data_key, log_id):
+            problems.append(
+                audit.AuditProblem(
+                    0,
+                    "keyring-head",
+                    _("The chain head kept in the keyring is not authentic (it was edited)."),
+                )
+            )
+        elif kept.seq > last_seq:
+            problems.append(
+                audit.AuditProblem(
+                    last_seq + 1,
+                    "rolled-back",
+                    _(
+                        "The log is older than its keyring: it ends at audit entry #{last}, but "
+                        "#{kept} was written. An older copy of the file was put back, or entries "
+                        "were cut: #{first} to #{kept} are missing."
+                    ).format(last=last_seq, kept=kept.seq, first=last_seq + 1),
+                )
+            )
+        else:
+            row = db.execute("SELECT hash FROM audit WHERE seq = ?", [kept.seq]).fetchone()
+            if kept.seq > 0 and (row is None or str(row[0]) != kept.hash):
+                problems.append(
+                    audit.AuditProblem(
+                        kept.seq,
+                        "rolled-back",
+                        _(
+                            "Audit entry #{seq} is not the one that was written: an older copy "
+                            "of the log was put back and written to since."
+                        ).format(seq=kept.seq),
+                    )
+                )
+        return problems
+
+    @contextmanager
+    def _write(self, *, during_unlock: bool = False) -> Iterator[sqlite_utils.Database]:
+        """One audited change: refused on a read-only log; then the head goes to the keyring."""
+        if self.read_only_reason is not None:
+            raise LogReadOnly(self.read_only_reason)
+        with write_transaction(self.db) as db:
+            if self._pending_unlock is not None and not during_unlock:
+                self.audit_event("unlock", detail=self._pending_unlock)
+            yield db
+        self._pending_unlock = None
+        self._record_head()
+
+    def _record_head(self, *, force: bool = False) -> None:
+        """Keep the chain head in the keyring too (only ever forward, unless ``force``). The
+        change is already committed: a failure here must not say otherwise, so it is only
+        remembered (the keyring's head then lags, which is allowed)."""
+        last = audit.last_entry(self.db)
+        if last is None:
+            return
+        log_id = self.keyring.log_id
+        try:
+            with log_lock(self.path):
+                current = Keyring.load(self.path)
+                if current.log_id != log_id:
+                    return
+                head = current.head
+                if (
+                    not force
+                    and head is not None
+                    and head.seq >= last[0]
+                    and head.authentic(self.data_key, log_id)
+                ):
+                    self.keyring = current
+                    return
+                current.head = ChainHead.make(self.data_key, log_id, *last)
+                current.save(self.path)
+                self.keyring = current
+        except StoreError:
+            self.head_lag = True
+
+    head_lag = False
+
     def close(self) -> None:
         db, self._db, self._data_key, self.user = self._db, None, None, None
+        self.read_only_reason, self.unlock_problems, self._pending_unlock = None, [], None
         if db is not None:
             with store_errors():
                 db.conn.close()
@@ -210,6 +426,7 @@ class Store:
         """Give another nurse their own passphrase for this log (needs an unlocked log)."""
         if user in self.keyring.entries:
             raise LogExists(_("There is already an account named {user}.").format(user=user))
+        check_passphrase(passphrase)
         entry = wrap(
             self.data_key,
             self.keyring.log_id,
@@ -218,7 +435,7 @@ class Store:
             kdf or Argon2Params(),
             to_timestamp(utc_now()),
         )
-        self._rewrap({**self.keyring.entries, user: entry}, "add-user", user)
+        self._rewrap(user, entry, "add-user")
 
     def change_passphrase(
         self, user: str, old: str, new: str, *, kdf: Argon2Params | None = None
@@ -228,18 +445,27 @@ class Store:
         data_key = unwrap(entry, self.keyring.log_id, old)
         if data_key is None or data_key != self.data_key:
             raise WrongPassphrase(0, 0.0)
+        check_passphrase(new)
         fresh = wrap(
             data_key, self.keyring.log_id, user, new, kdf or entry.kdf, to_timestamp(utc_now())
         )
-        self._rewrap({**self.keyring.entries, user: fresh}, "passwd", user)
+        self._rewrap(user, fresh, "passwd")
 
-    def _rewrap(self, entries: dict[str, Any], action: str, subject: str) -> None:
+    def _rewrap(self, user: str, entry: Any, action: str) -> None:
         # The keyring is replaced atomically first; the audit entry follows. A crash between the
-        # two leaves a working keyring and at worst one unaudited passphrase change.
-        Keyring(self.keyring.log_id, entries).save(self.path)
-        self.keyring = Keyring(self.keyring.log_id, entries)
-        with write_transaction(self.db):
-            self.audit_event(action, subject)
+        # two leaves a working keyring and at worst one unaudited passphrase change. It is read
+        # again under the lock, so another process's change (or head) is never overwritten.
+        if self.read_only_reason is not None:
+            raise LogReadOnly(self.read_only_reason)
+        with log_lock(self.path):
+            current = Keyring.load(self.path)
+            if current.log_id != self.keyring.log_id:
+                raise CorruptLog(_("the keyring belongs to another log"))
+            current.entries = {**current.entries, user: entry}
+            current.save(self.path)
+            self.keyring = current
+        with self._write():
+            self.audit_event(action, user)
 
     # --- encounters ------------------------------------------------------------------------
 
@@ -261,7 +487,8 @@ class Store:
         row = encounters.build_row(encounter_id, version, record, reason, self.user or "")
         detail = {"encounter_id": encounter_id, "version": version, "reason": reason}
         detail.update(record_sha256=row["record_sha256"], category=row["category"])
-        with write_transaction(self.db) as db:
+        detail.update(row_sha256=encounters.row_digest(row))
+        with self._write() as db:
             encounters.insert(db, row)
             self.audit_event(action, encounter_id, detail)
         return SavedEncounter(encounter_id, version, row["record_sha256"])
@@ -306,6 +533,8 @@ class Store:
 
     def save_draft(self, draft_id: str, body: JSON) -> None:
         """Keep an unfinished encounter (encrypted, fsynced). Call after every field."""
+        if self.read_only_reason is not None:
+            raise LogReadOnly(self.read_only_reason)
         with write_transaction(self.db) as db:
             db.execute(
                 "INSERT OR REPLACE INTO drafts (draft_id, user, updated_at, body_json) "
@@ -327,14 +556,89 @@ class Store:
             ]
 
     def discard_draft(self, draft_id: str) -> None:
+        if self.read_only_reason is not None:
+            raise LogReadOnly(self.read_only_reason)
         with write_transaction(self.db) as db:
             db.execute("DELETE FROM drafts WHERE draft_id = ?", [draft_id])
 
     # --- integrity, retention, migrations ----------------------------------------------------
 
     def verify_audit(self) -> audit.AuditReport:
+        """Everything that can be checked: every page's HMAC (``cipher_integrity_check``), the
+        schema (nothing edgemed did not create), the audit chain and its MACs, the chain head in
+        the log and in the keyring (rollback, truncation), every encounter column against what
+        was saved, and the search index against the encounters. Writes nothing."""
+        problems: list[audit.AuditProblem] = []
         with store_errors():
-            return audit.verify(self.db, self.keyring.log_id)
+            damaged = [str(r[0]) for r in self.db.execute("PRAGMA cipher_integrity_check")]
+        for line in damaged:
+            problems.append(audit.AuditProblem(0, "damaged-page", line))
+        try:
+            with store_errors():
+                extra, missing = schema_differences(self.db)
+                report = audit.verify(self.db, self.keyring.log_id)
+                heads = self._head_problems()
+        except CorruptLog as error:
+            report = audit.AuditReport()
+            problems.append(audit.AuditProblem(0, "damaged-page", error.hint or error.message))
+            report.problems[:0] = problems
+            return report
+        for name in extra:
+            problems.append(
+                audit.AuditProblem(
+                    0,
+                    "schema",
+                    _("The database holds {name}, which edgemed did not create.").format(name=name),
+                )
+            )
+        for name in missing:
+            problems.append(
+                audit.AuditProblem(
+                    0, "schema", _("The database has lost or changed {name}.").format(name=name)
+                )
+            )
+        cut = {p.seq for p in report.problems if p.kind == "truncated"}
+        for problem in heads:
+            # The log's own head was already judged by the chain check; a cut it named is not
+            # named twice.
+            if problem.kind in ("truncated", "edited") or (
+                problem.kind == "rolled-back" and problem.seq in cut
+            ):
+                continue
+            problems.append(problem)
+        try:
+            with store_errors():
+                self.db.execute(
+                    "INSERT INTO encounters_fts(encounters_fts, rank) VALUES ('integrity-check', 1)"
+                )
+        except CorruptLog:
+            problems.append(
+                audit.AuditProblem(
+                    0,
+                    "search-index",
+                    _("The search index does not match the encounters (it was edited)."),
+                )
+            )
+        report.problems.extend(problems)
+        return report
+
+    def acknowledge(self, note: str) -> audit.AuditReport:
+        """Record what verification finds in the audit log (with ``note``: who looked, why) and
+        allow saving again. The problems stay visible to every later verify."""
+        report = self.verify_audit()
+        found = [[p.kind, p.seq, p.message] for p in report.problems]
+        kept = self.keyring.head
+        self.read_only_reason = None
+        detail = {
+            "note": note,
+            "problems": found,
+            "keyring_head": [kept.seq, kept.hash] if kept else None,
+        }
+        with write_transaction(self.db):
+            self.audit_event("acknowledge", "", detail)
+        self._record_head(force=True)
+        self.unlock_problems = []
+        return report
 
     def audit_entries(self, limit: int = 50) -> list[dict[str, Any]]:
         with store_errors():
@@ -354,7 +658,7 @@ class Store:
         if older_than_days < 1:
             raise InputError(_("Keep at least one day: --older-than must be 1 or more."))
         cutoff = to_timestamp(datetime.now(timezone.utc) - timedelta(days=older_than_days))
-        with write_transaction(self.db) as db:
+        with self._write() as db:
             ids = encounters.purge_before(db, cutoff)
             detail = {"older_than_days": older_than_days, "cutoff": cutoff, "encounters": ids}
             self.audit_event("purge", "", detail)
@@ -362,11 +666,20 @@ class Store:
 
     # --- leaving the log: backups and exports -------------------------------------------------
 
-    def backup(self, dest: Path, passphrase: str, *, kdf: Argon2Params | None = None) -> Path:
-        """Write an encrypted backup file with its own key, wrapped by ``passphrase``."""
+    def backup(
+        self,
+        dest: Path,
+        passphrase: str,
+        *,
+        kdf: Argon2Params | None = None,
+        force: bool = False,
+    ) -> Path:
+        """Write an encrypted backup file with its own key, wrapped by ``passphrase``. An
+        existing file is refused unless ``force``; the log's own files and the data folder
+        always are."""
         from edgemed.store.backup import write_backup
 
-        return write_backup(self, dest, passphrase, kdf)
+        return write_backup(self, dest, passphrase, kdf, force=force)
 
     @classmethod
     def restore(
@@ -400,8 +713,11 @@ class Store:
                 _("Choose it explicitly (--plaintext), or make an encrypted backup instead."),
             )
         found = self.list_encounters(since=since, order="oldest")
-        with write_transaction(self.db):
-            self.audit_event("export", fmt, {"encounters": len(found), "plaintext": True})
+        try:
+            with self._write():
+                self.audit_event("export", fmt, {"encounters": len(found), "plaintext": True})
+        except DiskFull as full:
+            raise DiskFull.nothing_changed() from full
         return found
 
     def export_fhir(self, *, plaintext: bool = False, since: datetime | None = None) -> JSON:
@@ -420,3 +736,32 @@ class Store:
         from edgemed.store.csv_export import write_csv
 
         return write_csv(self._exported("csv", plaintext, since), out)
+
+
+def make_private_dir(folder: Path) -> None:
+    """Create the log's folder 0700; the data folder itself is tightened to 0700 too."""
+    with store_errors():
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if folder.resolve() == data_dir().resolve() and folder.stat().st_mode & 0o077:
+            os.chmod(folder, 0o700)
+
+
+def tighten_permissions(path: Path) -> None:
+    """The log's files are this account's only (0600); older logs are tightened at unlock."""
+    for one in log_files(path):
+        with suppress(OSError):
+            if one.exists() and one.stat().st_mode & 0o077:
+                os.chmod(one, FILE_MODE)
+
+
+def permission_problems(database: Path | None = None) -> list[str]:
+    """What others could read (for `edgemed doctor`): the data folder and the log's files."""
+    database = database or default_path()
+    found: list[str] = []
+    for folder in {data_dir(), database.parent}:
+        if folder.exists() and folder.stat().st_mode & 0o077:
+            found.append(f"{folder} is {oct(folder.stat().st_mode & 0o777)} (want 0o700)")
+    for one in log_files(database):
+        if one.exists() and one.stat().st_mode & 0o077:
+            found.append(f"{one} is {oct(one.stat().st_mode & 0o777)} (want 0o600)")
+    return found

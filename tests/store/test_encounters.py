@@ -11,6 +11,7 @@ import pytest
 from edgemed.store import (
     BadBackup,
     LogExists,
+    OutputRefused,
     PlaintextRefused,
     Store,
     UnknownEncounter,
@@ -132,18 +133,18 @@ def test_exports_need_the_explicit_plaintext_choice(store: Store) -> None:
 def test_backup_and_restore_round_trip(store: Store, tmp_path: Path) -> None:
     saved = [store.save_encounter(make_record(f"B{n}")) for n in range(5)]
     backup = store.backup(tmp_path / "friday.backup", "backup words", kdf=CHEAP_KDF)
-    with pytest.raises(LogExists):
+    with pytest.raises(OutputRefused):
         store.backup(backup, "backup words", kdf=CHEAP_KDF)
     with pytest.raises(WrongPassphrase):
         Store.restore(
-            backup, "not it", dest=tmp_path / "r.db", user="juma", passphrase="p", kdf=CHEAP_KDF
+            backup, "not it", dest=tmp_path / "r.db", user="juma", passphrase="juma passphrase", kdf=CHEAP_KDF
         )
     with pytest.raises(LogExists):
         Store.restore(
-            backup, "backup words", dest=store.path, user="juma", passphrase="p", kdf=CHEAP_KDF
+            backup, "backup words", dest=store.path, user="juma", passphrase="juma passphrase", kdf=CHEAP_KDF
         )
     restored = Store.restore(
-        backup, "backup words", dest=tmp_path / "r.db", user="juma", passphrase="p", kdf=CHEAP_KDF
+        backup, "backup words", dest=tmp_path / "r.db", user="juma", passphrase="juma passphrase", kdf=CHEAP_KDF
     )
     assert restored.data_key != store.data_key  # the backup has its own key
     for one in saved:
@@ -162,13 +163,13 @@ def test_backup_and_restore_round_trip(store: Store, tmp_path: Path) -> None:
             "backup words",
             dest=tmp_path / "d.db",
             user="juma",
-            passphrase="p",
+            passphrase="juma passphrase",
             kdf=CHEAP_KDF,
         )
     (tmp_path / "junk.backup").write_text("hello")
     with pytest.raises(BadBackup):
         Store.restore(
-            tmp_path / "junk.backup", "x", dest=tmp_path / "j.db", user="juma", passphrase="p"
+            tmp_path / "junk.backup", "x", dest=tmp_path / "j.db", user="juma", passphrase="juma passphrase"
         )
 
 
