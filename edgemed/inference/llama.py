@@ -175,7 +175,7 @@ class LlamaCppEngine(Engine):
                     model=self.model_id
                 )
             )
-        return self._template.render(messages, add_generation_prompt)
+        return self._template.render(messages, add_generation_prompt, cancel=self._cancelled)
 
     def _tokens(self, llama: llama_cpp.Llama, text: str, room: int) -> list[int]:
         tokens = llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)

@@ -180,7 +180,7 @@ class OnnxEngine(Engine):
                     model=self.model_id
                 )
             )
-        return self._template.render(messages, add_generation_prompt)
+        return self._template.render(messages, add_generation_prompt, cancel=self._cancelled)
 
     def _encode(self, tokenizer: Tokenizer, text: str, room: int) -> list[int]:
         ids = list(tokenizer.encode(text, add_special_tokens=False).ids)

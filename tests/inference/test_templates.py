@@ -54,3 +54,63 @@ def test_unsafe_or_failing_templates_are_refused(source: str) -> None:
 def test_a_template_that_does_not_parse_is_refused() -> None:
     with pytest.raises(TemplateRefused, match="cannot be read"):
         ChatTemplate("{% for m in messages %}")
+
+
+# Issue 13, row 10: a template gets a time and size budget, and can be cancelled.
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        (
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+            "range",
+        ),
+        ("{% for i in range(9999) %}{% for j in range(9999) %}{% endfor %}{% endfor %}", "2 s"),
+        (
+            "{% set s = 'A' * 99999 %}{% for a in s %}{% for b in s %}{% endfor %}{% endfor %}",
+            "2 s",
+        ),
+        ("{{ 'A' * 3000000000 }}", "repetition"),
+        ("{{ 'A' * (3e9 | int) }}", "repetition"),
+        ("{{ 'A' * 3e9 }}", "multiply"),
+        ("{{ 'a' | center(3000000000) }}", "width"),
+        ("{{ 'a'.ljust(3000000000) }}", "width"),
+        ("{{ '%0999999999d' % 1 }}", "format width"),
+        ("{{ '{:>999999999}'.format(1) }}", "format width"),
+        ("{{ ('A' * 1000) | replace('A', 'B' * 100000) }}", "replace"),
+        ("{% set s = 'A' * 400000 %}{{ s ~ s ~ s }}", "the text"),
+        ("{% for i in range(10000) %}{{ 'A' * 1000 }}{% endfor %}", "the prompt"),
+        (
+            "{% macro m() %}{% for i in range(10000) %}{{ 'A' * 100000 }}{% endfor %}{% endmacro %}"
+            "{{ m() | length }}",
+            "add up",
+        ),
+        ("{% macro r(n) %}{{ r(n + 1) }}{% endmacro %}{{ r(0) }}", "recursion"),
+    ],
+)
+def test_a_template_over_its_budget_is_stopped_with_a_clear_error(source: str, reason: str) -> None:
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(TemplateRefused, match="chat template failed") as caught:
+        ChatTemplate(source).render(CHAT)
+    assert reason in caught.value.message
+    assert time.monotonic() - started < 4
+
+
+def test_a_template_render_can_be_cancelled() -> None:
+    import threading
+    import time
+
+    endless = "{% set s = 'A' * 100000 %}{% for a in s %}{% for b in s %}{% endfor %}{% endfor %}"
+    cancel = threading.Event()
+    threading.Timer(0.2, cancel.set).start()
+    started = time.monotonic()
+    with pytest.raises(TemplateRefused, match="cancelled"):
+        ChatTemplate(endless).render(CHAT, cancel=cancel)
+    assert time.monotonic() - started < 0.5
+
+
+def test_the_budget_leaves_real_templates_alone(default_model: InstalledModel) -> None:
+    source = read_gguf_header(default_model.entry_point).chat_template
+    long_chat = [ChatMessage("user", "Fever and cough. " * 2000)] * 4
+    assert len(ChatTemplate(source).render(long_chat)) > 4 * 2000 * 17
