@@ -100,14 +100,19 @@ FAMILIES: tuple[frozenset[str], ...] = (
 # One meaning, two ids (the adult and the child protocols name it differently): said, denied or
 # hedged together.
 SAME: dict[str, tuple[str, ...]] = {
-    "diarrhoea": ("diarrhoea_ongoing",),
-    "diarrhoea_ongoing": ("diarrhoea",),
     "burn": ("burn_other",),
     "burn_other": ("burn",),
 }
 # A sign that, when present, makes a broader one present too (not the other way round, and a
 # denial of the narrow sign says nothing of the broad one).
+# Conventions shared with the held-out set's written labelling rules (docs/evaluation.md): a
+# major burn is also a burn; diarrhoea is "ongoing" only when the text says it goes on.
 IMPLIES: dict[str, tuple[str, ...]] = {
+    "diarrhoea_ongoing": ("diarrhoea",),
+    "burn_face_inhalation": ("burn",),
+    "burn_over_20_percent": ("burn",),
+    "burn_circumferential": ("burn",),
+    "burn_chemical_electrical": ("burn",),
     "respiratory_distress_severe": ("respiratory_distress",),
     "very_hot": ("fever",),
     "visual_loss": ("visual_disturbance",),

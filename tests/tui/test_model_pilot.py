@@ -49,7 +49,9 @@ async def test_encounter_with_the_default_model(
         first = screen.query_one("#note", TextArea).text
         assert first.startswith("Handover: Grace W\nComplaint: she is fitting now\n")
         assert "Triage: RED (Emergency), Immediately." in first and "Seizure now" in first
-        assert first.split(heading)[1].strip(), first
+        # The model's wording appears only when it passed the grounding check; otherwise the
+        # nurse is told why it was left out.
+        assert (heading in first and first.split(heading)[1].strip()) or session.model_problem
         # Rewrite, and Stop before the model has said anything: the facts stay, nothing else.
         screen.action_write()
         screen.action_stop()
@@ -57,8 +59,8 @@ async def test_encounter_with_the_default_model(
         await pilot.pause()
         assert not screen.streaming
         stopped = screen.query_one("#note", TextArea).text
-        assert stopped.split(heading)[0] == first.split(heading)[0]
-        assert stopped.split(heading)[1].strip() == ""
+        assert stopped.split(heading)[0].rstrip() == first.split(heading)[0].rstrip()
+        assert heading not in stopped or stopped.split(heading)[1].strip() == ""
         # Rewrite and press Ctrl+T while the model is reading or writing: it ends promptly.
         screen.action_write()
         stopped_at = time.monotonic()
@@ -71,7 +73,10 @@ async def test_encounter_with_the_default_model(
         await pilot.press("ctrl+r")
         await settle(pilot)
         rewritten = screen.query_one("#note", TextArea).text
-        assert rewritten.split(heading)[1].strip(), rewritten
+        assert rewritten.startswith("Handover: Grace W")
+        assert (heading in rewritten and rewritten.split(heading)[1].strip()) or (
+            session.model_problem
+        )
         await pilot.press("end")
         await type_text(pilot, " Checked.")
         await pilot.press("ctrl+s")
