@@ -1,6 +1,9 @@
 #!/bin/sh
 # Installs edgemed from this folder with no network: sh install.sh [--prefix DIR] [--data-dir DIR]
-# [--rules-only] [--expect-fingerprint HEX]. Nothing is installed unless every file checks out.
+# [--rules-only] [--expect-fingerprint HEX] [--deployer-key deployer.pub] [--allow-unsigned].
+# Nothing is installed unless the deployer's signature and every file check out. This script
+# comes from the stick: on a blank device, check SHA256SUMS.sig with the device's own openssl
+# first (docs/deploy.md); later installs: /opt/edgemed/bin/edgemed bundle install DIR.
 set -eu
 here=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
 cd "$here"
