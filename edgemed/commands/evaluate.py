@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from edgemed.errors import InputError
 from edgemed.i18n import _
 from edgemed.understand.evaluation import (
     DEFAULT_MAPPING,
+    label_groups,
     labels_most_urgent_first,
     modes_for,
     parse_mapping,
@@ -55,6 +57,13 @@ def render_table(data: dict[str, Any]) -> str:
                 over=_percent(t["over_triage"]),
             )
         )
+        if t.get("incomplete"):
+            lines.append(
+                _(
+                    "{n} decisions incomplete (measurements missing): shown at their floor "
+                    "category, never as GREEN"
+                ).format(n=t["incomplete"])
+            )
         width = max(8, *(len(x) for x in labels))
         lines.append(
             _("reference \\ predicted").ljust(22) + "".join(x.rjust(width) for x in labels)
@@ -188,6 +197,7 @@ _VIGNETTE_ONLY = (
     "locale",
     "protocol_id",
     "model",
+    "nurse_flow",
 )
 
 
@@ -300,7 +310,10 @@ def _evaluate_signs(
     "mapping_text",
     default=",".join(f"{k}={v}" for k, v in DEFAULT_MAPPING.items()),
     show_default=True,
-    help=_("How categories map onto the file's labels."),
+    help=_(
+        "How categories map onto the file's labels; a category may take several, joined by | "
+        "(green=ne|sc counts both of the file's non-urgent labels as GREEN)."
+    ),
 )
 @click.option(
     "--field",
@@ -328,6 +341,14 @@ def _evaluate_signs(
     help=_("Model for the llm method (an installed id or a path)."),
 )
 @click.option(
+    "--nurse-flow",
+    is_flag=True,
+    help=_(
+        "The real workflow: findings from the text, but the patient facts and vitals the line "
+        "gives are used as a nurse would have measured them."
+    ),
+)
+@click.option(
     "--json",
     "json_out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -347,6 +368,7 @@ def evaluate(
     locale: str,
     protocol_id: str | None,
     model: str,
+    nurse_flow: bool,
     json_out: Path | None,
 ) -> None:
     if signs_path is not None:
@@ -373,9 +395,13 @@ def evaluate(
         raise click.UsageError(_("Give a vignette FILE or --cases CASES.jsonl."), ctx=ctx)
     mapping = parse_mapping(mapping_text)
     labels = labels_most_urgent_first(mapping)
+    groups = label_groups(mapping)
     chosen = [m.strip() for m in methods.split(",") if m.strip()]
     modes = modes_for(chosen, oracle)
-    vignettes = read_vignettes(file, labels, text_field, locale, annotations)
+    vignettes = [
+        replace(v, label=groups[v.label])
+        for v in read_vignettes(file, list(groups), text_field, locale, annotations)
+    ]
     if protocol_id is not None:
         from edgemed.protocol import available_protocols
 
@@ -398,7 +424,9 @@ def evaluate(
         def tick() -> None:
             bar.update(1)
 
-        results = run_evaluation(vignettes, modes, mapping, protocol_id, engine, tick=tick)
+        results = run_evaluation(
+            vignettes, modes, mapping, protocol_id, engine, tick=tick, nurse_flow=nurse_flow
+        )
     data = report(results, labels, mapping)
     data["file"] = file.name
     data["annotations"] = annotations.name if annotations else None

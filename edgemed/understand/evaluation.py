@@ -41,7 +41,12 @@ _VITAL_FIELDS = ("rr", "hr", "sbp", "dbp", "temp_c", "spo2", "glucose_mmol")
 
 
 def parse_mapping(text: str) -> dict[str, str]:
-    """``"red=em,orange=em,yellow=ne,green=sc"`` -> a complete category -> label mapping."""
+    """``"red=em,orange=em,yellow=ne,green=sc"`` -> a complete category -> label mapping.
+
+    A category may take several reference labels joined by ``|`` (``green=ne|sc``: the file's
+    two non-urgent levels both count as GREEN); the first is the one reported, and
+    ``label_groups`` reads the others onto it.
+    """
     mapping: dict[str, str] = {}
     for part in text.split(","):
         if not part.strip():
@@ -65,9 +70,25 @@ def parse_mapping(text: str) -> dict[str, str]:
     return mapping
 
 
+def label_groups(mapping: Mapping[str, str]) -> dict[str, str]:
+    """Every reference label -> the label it is scored as (``ne|sc`` -> sc counts as ne)."""
+    groups: dict[str, str] = {}
+    for value in mapping.values():
+        names = [n.strip() for n in value.split("|") if n.strip()]
+        for name in names:
+            groups.setdefault(name, names[0])
+    return groups
+
+
+def primary_mapping(mapping: Mapping[str, str]) -> dict[str, str]:
+    """The mapping with each group reduced to its first label (what a prediction is called)."""
+    return {k: v.split("|")[0].strip() for k, v in mapping.items()}
+
+
 def labels_most_urgent_first(mapping: Mapping[str, str]) -> list[str]:
     ordered = sorted(Category, key=lambda c: c.urgency)
-    return list(dict.fromkeys(mapping[c.value] for c in ordered))
+    primary = primary_mapping(mapping)
+    return list(dict.fromkeys(primary[c.value] for c in ordered))
 
 
 @dataclass(frozen=True)
@@ -80,6 +101,8 @@ class Outcome:
     protocol: str
     findings: tuple[str, ...]
     vitals: Mapping[str, float]
+    # The decision lacked measurements it needs: its category is a floor, never a GREEN.
+    incomplete: bool = False
 
 
 @dataclass
@@ -95,6 +118,7 @@ class TriageScores:
     under_triage_most_urgent: float
     under_triage: float
     over_triage: float
+    incomplete: int = 0
 
 
 @dataclass
@@ -171,11 +195,16 @@ def _patient(data: Mapping[str, Any]) -> Patient:
         raise InputError(_("Bad patient in the annotations: {error}").format(error=error)) from None
 
 
-def _plausible_vitals(values: Mapping[str, float]) -> Vitals:
-    """Vitals from proposed numbers, dropping any the protocol calls impossible."""
+def _plausible_vitals(values: Mapping[str, Any]) -> Vitals:
+    """Vitals from proposed numbers (and AVPU / mobility words), dropping any the protocol
+    calls impossible or cannot read."""
     vitals = Vitals()
     for name, value in values.items():
-        changes: dict[str, Any] = {name: value}
+        try:
+            parsed = Vitals.from_dict({name: value}).get(name)
+        except ProtocolError:
+            continue
+        changes: dict[str, Any] = {name: parsed}
         candidate = replace(vitals, **changes)
         try:
             check_vitals(candidate)
@@ -230,11 +259,12 @@ def _decide(
         id=v.id,
         locale=v.locale,
         label=v.label,
-        predicted=mapping[decision.category.value],
+        predicted=primary_mapping(mapping)[decision.category.value],
         category=decision.category.value,
         protocol=protocol.id,
         findings=tuple(f.id for f in findings),
         vitals={k: float(x) for k, x in vitals.measured().items() if isinstance(x, int | float)},
+        incomplete=decision.incomplete,
     )
 
 
@@ -244,8 +274,12 @@ def evaluate_vignette(
     mapping: Mapping[str, str],
     protocol_id: str | None = None,
     engine: Any | None = None,
+    nurse_flow: bool = False,
 ) -> tuple[Outcome, ExtractionCounts | None]:
-    """One vignette in one mode ("oracle", a method name, or "combined" = several, "+"-joined)."""
+    """One vignette in one mode ("oracle", a method name, or "combined" = several, "+"-joined).
+
+    ``nurse_flow``: the findings still come from the text, but the patient facts and vitals the
+    line gives are used as the nurse would have measured them (over what the text says)."""
     if mode == ORACLE:
         if not v.annotated:
             raise InputError(
@@ -254,7 +288,7 @@ def evaluate_vignette(
             )
         patient = _patient(v.patient)
         protocol = _protocol_for(patient, protocol_id)
-        vitals = _plausible_vitals({k: float(x) for k, x in v.vitals.items()})
+        vitals = _plausible_vitals(dict(v.vitals))
         return _decide(v, protocol, patient, vitals, v.present, mapping, mode), None
     methods = tuple(mode.split("+"))
     first = understand(v.text, v.locale, _protocol_for(Patient(), protocol_id), methods=())
@@ -266,9 +300,14 @@ def evaluate_vignette(
         age_years=None if months is not None else numbers.get("age_years"),
         age_months=months,
     )
+    read: dict[str, Any] = {k: x for k, x in numbers.items() if k in _VITAL_FIELDS}
+    if nurse_flow:
+        if v.patient:
+            patient = _patient(v.patient)
+        read.update(v.vitals)
     protocol = _protocol_for(patient, protocol_id)
     u = understand(v.text, v.locale, protocol, engine=engine, methods=methods)
-    vitals = _plausible_vitals({k: x for k, x in numbers.items() if k in _VITAL_FIELDS})
+    vitals = _plausible_vitals(read)
     present = [p.finding_id for p in u.proposals if p.presence is Presence.PRESENT]
     outcome = _decide(v, protocol, patient, vitals, present, mapping, mode)
     counts = None
@@ -304,13 +343,14 @@ def run_evaluation(
     protocol_id: str | None = None,
     engine: Any | None = None,
     tick: Callable[[], None] | None = None,
+    nurse_flow: bool = False,
 ) -> list[ModeResult]:
     """Every vignette through every mode; ``tick`` is called once per vignette and mode."""
     results = []
     for mode in modes:
         result = ModeResult(mode)
         for v in vignettes:
-            outcome, counts = evaluate_vignette(v, mode, mapping, protocol_id, engine)
+            outcome, counts = evaluate_vignette(v, mode, mapping, protocol_id, engine, nurse_flow)
             result.outcomes.append(outcome)
             if counts is not None:
                 result.extraction.setdefault(v.locale, ExtractionCounts()).add(counts)
@@ -327,6 +367,7 @@ def report(
     out: dict[str, Any] = {"mapping": dict(mapping), "labels": list(labels), "modes": {}}
     for r in results:
         scores = score_triage(r.outcomes, labels)
+        scores.incomplete = sum(1 for o in r.outcomes if o.incomplete)
         extraction = {loc: c.summary() for loc, c in sorted(r.extraction.items())}
         if len(r.extraction) > 1:
             total = ExtractionCounts()

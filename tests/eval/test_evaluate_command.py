@@ -175,3 +175,80 @@ def test_semigran_annotations_quote_the_vignettes() -> None:
     for record in records:
         for item in record["findings"] + record["absent"]:
             assert item["evidence"] in texts[record["id"]], (record["id"], item)
+
+
+def test_nurse_flow_uses_the_line_s_vitals_and_groups_read_labels(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    vitals = {"rr": 16, "hr": 80, "sbp": 120, "temp_c": 36.8, "avpu": "A", "mobility": "walking"}
+    lines = [
+        GOOD,
+        json.dumps(
+            {
+                "id": "b",
+                "text": "Sore throat.",
+                "label": "self",
+                "patient": {"age_years": 30, "sex": "male", "trauma": False},
+                "vitals": vitals,
+                "findings": [],
+            }
+        ),
+        json.dumps({"id": "c", "text": "Sore throat.", "label": "ne"}),
+    ]
+    path = _write(tmp_path, lines)
+    # Two of the file's labels (ne, self) read onto one category, without editing the file.
+    mapping = "red=em,orange=em,yellow=ne,green=ne|self"
+    code, out, err = _run(
+        [
+            "eval",
+            str(path),
+            "--methods",
+            "lexicon",
+            "--map",
+            mapping,
+            "--nurse-flow",
+            "--json",
+            "-",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    outcomes = {o["id"]: o for o in json.loads(out)["modes"]["lexicon"]["outcomes"]}
+    # With the line's vitals measured as a nurse would, the sore throat is a complete GREEN
+    # (ne after grouping); without them (line c) the decision is incomplete, never GREEN.
+    assert outcomes["b"]["category"] == "green" and not outcomes["b"]["incomplete"]
+    assert outcomes["b"]["label"] == "ne" and outcomes["b"]["predicted"] == "ne"
+    assert outcomes["c"]["incomplete"] and outcomes["c"]["category"] != "green"
+    code, out, _ = _run(["eval", str(path), "--methods", "lexicon", "--map", mapping], capsys)
+    assert "decisions incomplete" in out
+
+
+def test_the_sign_set_mode_reports_per_locale(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [
+        {
+            "id": "1",
+            "locale": "en",
+            "text": "Bitten by a snake, no fever.",
+            "present": ["snake_bite"],
+            "absent": ["fever"],
+        },
+        {
+            "id": "2",
+            "locale": "fr",
+            "text": "Il convulse maintenant.",
+            "present": ["seizure_current"],
+        },
+    ]
+    path = tmp_path / "signs.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    code, out, err = _run(
+        ["eval", "--signs", str(path), "--methods", "lexicon", "--json", "-"], capsys
+    )
+    assert code == 0, err
+    lexicon = json.loads(out)["methods"]["lexicon"]["per_locale"]
+    assert lexicon["all"]["urgent_recall"] == 1.0 and lexicon["all"]["negation_error"] == 0.0
+    assert set(lexicon) == {"all", "en", "fr"}
+    code, _, err = _run(["eval", "--signs", str(path), "--methods", "telepathy"], capsys)
+    assert code == 2 and "telepathy" in err
