@@ -100,8 +100,9 @@ class Session(EncounterFlow):
             raise InputError(_("Type a user name for the first nurse account."))
         if passphrase != passphrase_again:
             raise InputError(_("The two passphrases are not the same."))
-        if len(passphrase) < 8:
-            raise InputError(_("The passphrase must be at least 8 characters long."))
+        from edgemed.store.passphrase import check_passphrase  # the CLI's policy, exactly
+
+        check_passphrase(passphrase)
         self._log = EncounterLog.create(self.log_path, user, passphrase, self.key_cost)
         self.user = user
         self.update_settings(

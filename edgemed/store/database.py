@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import sqlcipher3
 import sqlite_utils
@@ -39,19 +40,25 @@ _PRAGMAS_AFTER_KEY = (
 )
 
 
-def connect(path: Path, data_key: bytes) -> sqlite_utils.Database:
+def connect(path: Path, data_key: bytes, *, immutable: bool = False) -> sqlite_utils.Database:
     """Open (or create) the encrypted database with the raw data key and read it once.
 
     The read is the canary: SQLCipher accepts any key without complaint and only fails when a page
     is decrypted, so the key is proven only by reading real content.
     """
     with store_errors():
-        conn = sqlcipher3.dbapi2.connect(str(path), check_same_thread=False)
+        if immutable:
+            # Reading on a full disk: SQLite cannot even create the -shm index there. Only ever
+            # used when the -wal is empty (everything is in the main file), and nothing is written.
+            uri = "file:" + quote(str(path.resolve())) + "?immutable=1"
+            conn = sqlcipher3.dbapi2.connect(uri, uri=True, check_same_thread=False)
+        else:
+            conn = sqlcipher3.dbapi2.connect(str(path), check_same_thread=False)
         try:
             conn.execute("PRAGMA cipher_log_level = NONE")
             conn.execute(f"PRAGMA key = \"x'{data_key.hex()}'\"")
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            for pragma in _PRAGMAS_AFTER_KEY:
+            for pragma in _PRAGMAS_AFTER_KEY if not immutable else ():
                 conn.execute(pragma).fetchall()
         except BaseException:
             conn.close()

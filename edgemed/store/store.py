@@ -109,6 +109,8 @@ class Store:
         self.unlock_problems: list[audit.AuditProblem] = []
         # An unlock entry that a full disk kept out of the audit log: written with the next change.
         self._pending_unlock: dict[str, Any] | None = None
+        # Opened for reading on a full disk (SQLite could not create its -shm): saves say so.
+        self._disk_full = False
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -217,7 +219,16 @@ class Store:
         failed_before: int = 0,
         read: bool = False,
     ) -> None:
-        db = connect(self.path, data_key)
+        try:
+            db = connect(self.path, data_key)
+        except (DiskFull, DiskError):
+            wal = self.path.with_name(self.path.name + "-wal")
+            if new_log or (wal.exists() and wal.stat().st_size > 0):
+                raise
+            # A full disk: SQLite cannot create its -shm index, but everything is in the main
+            # file, so it is opened for reading only. Saving then says the disk is full.
+            db = connect(self.path, data_key, immutable=True)
+            self._disk_full = True
         self._db, self._data_key, self.user = db, data_key, user
         log_id = self.keyring.log_id
         try:
@@ -228,13 +239,23 @@ class Store:
                 if stored is None or stored[0] != log_id:
                     raise CorruptLog(_("the keyring belongs to another log"))
                 tighten_permissions(self.path)
-                with store_errors():
-                    self.unlock_problems = self._head_problems()
+                try:
+                    with store_errors():
+                        self.unlock_problems = self._head_problems()
+                except CorruptLog as damaged:
+                    message = damaged.hint or damaged.message
+                    self.unlock_problems = [audit.AuditProblem(0, "damaged-page", message)]
                 if self.unlock_problems:
                     self.read_only_reason = self.unlock_problems[0].message
                     return
                 if read:
                     self.read_only_reason = _("opened to be checked, not written")
+                    return
+                if self._disk_full:
+                    self._pending_unlock = {
+                        "failed_attempts_before": failed_before,
+                        "deferred": True,
+                    }
                     return
             try:
                 applied = migrate(db)
@@ -317,6 +338,8 @@ class Store:
                 )
             )
         elif kept.seq > last_seq:
+            if problems and problems[0].kind == "truncated":
+                return problems  # the same cut, already named by the log's own head
             problems.append(
                 audit.AuditProblem(
                     last_seq + 1,
@@ -348,6 +371,8 @@ class Store:
         """One audited change: refused on a read-only log; then the head goes to the keyring."""
         if self.read_only_reason is not None:
             raise LogReadOnly(self.read_only_reason)
+        if self._disk_full:
+            raise DiskFull()
         with write_transaction(self.db) as db:
             if self._pending_unlock is not None and not during_unlock:
                 self.audit_event("unlock", detail=self._pending_unlock)
@@ -388,6 +413,7 @@ class Store:
     def close(self) -> None:
         db, self._db, self._data_key, self.user = self._db, None, None, None
         self.read_only_reason, self.unlock_problems, self._pending_unlock = None, [], None
+        self._disk_full = False
         if db is not None:
             with store_errors():
                 db.conn.close()
@@ -535,6 +561,8 @@ class Store:
         """Keep an unfinished encounter (encrypted, fsynced). Call after every field."""
         if self.read_only_reason is not None:
             raise LogReadOnly(self.read_only_reason)
+        if self._disk_full:
+            raise DiskFull()
         with write_transaction(self.db) as db:
             db.execute(
                 "INSERT OR REPLACE INTO drafts (draft_id, user, updated_at, body_json) "

@@ -137,14 +137,29 @@ def test_backup_and_restore_round_trip(store: Store, tmp_path: Path) -> None:
         store.backup(backup, "backup words", kdf=CHEAP_KDF)
     with pytest.raises(WrongPassphrase):
         Store.restore(
-            backup, "not it", dest=tmp_path / "r.db", user="juma", passphrase="juma passphrase", kdf=CHEAP_KDF
+            backup,
+            "not it",
+            dest=tmp_path / "r.db",
+            user="juma",
+            passphrase="juma passphrase",
+            kdf=CHEAP_KDF,
         )
     with pytest.raises(LogExists):
         Store.restore(
-            backup, "backup words", dest=store.path, user="juma", passphrase="juma passphrase", kdf=CHEAP_KDF
+            backup,
+            "backup words",
+            dest=store.path,
+            user="juma",
+            passphrase="juma passphrase",
+            kdf=CHEAP_KDF,
         )
     restored = Store.restore(
-        backup, "backup words", dest=tmp_path / "r.db", user="juma", passphrase="juma passphrase", kdf=CHEAP_KDF
+        backup,
+        "backup words",
+        dest=tmp_path / "r.db",
+        user="juma",
+        passphrase="juma passphrase",
+        kdf=CHEAP_KDF,
     )
     assert restored.data_key != store.data_key  # the backup has its own key
     for one in saved:
@@ -169,7 +184,11 @@ def test_backup_and_restore_round_trip(store: Store, tmp_path: Path) -> None:
     (tmp_path / "junk.backup").write_text("hello")
     with pytest.raises(BadBackup):
         Store.restore(
-            tmp_path / "junk.backup", "x", dest=tmp_path / "j.db", user="juma", passphrase="juma passphrase"
+            tmp_path / "junk.backup",
+            "x",
+            dest=tmp_path / "j.db",
+            user="juma",
+            passphrase="juma passphrase",
         )
 
 
