@@ -26,6 +26,8 @@ Check = Callable[[str], Grounding]
 if TYPE_CHECKING:
     from edgemed.inference import Engine
 
+# Model families that read text but never write it (the sign model): never offered for notes.
+NOT_WRITERS = frozenset({"e5-signs"})
 # A handover note is short; this also bounds the time a slow Raspberry Pi spends on it.
 NOTE_MAX_TOKENS = 160
 
@@ -115,7 +117,8 @@ def model_choices() -> list[ModelChoice]:
     except EdgemedError:
         default_id = ""
     installed = sorted(
-        installed_models(), key=lambda m: (m.artifact.id != default_id, m.artifact.id)
+        (m for m in installed_models() if m.artifact.family not in NOT_WRITERS),
+        key=lambda m: (m.artifact.id != default_id, m.artifact.id),
     )
     choices = [
         ModelChoice(

@@ -19,6 +19,7 @@ from edgemed.catalog.entries import catalog_file
 from edgemed.errors import EdgemedError
 from edgemed.i18n import _
 from edgemed.inference.sign_model import SignModel
+from edgemed.locations import models_dir
 from edgemed.protocol.domain import Presence
 from edgemed.understand.proposal import MODEL, Proposal
 
@@ -26,13 +27,19 @@ SHIPPED = "signs-e5-int8"
 
 
 def shipped_path() -> Path | None:
-    """``EDGEMED_SIGN_MODEL`` (a path, or "none" to switch it off), else the model that ships in
+    """``EDGEMED_SIGN_MODEL`` (a path, or "none" to switch it off), else the copy installed
+    through the catalog (`edgemed models install signs-e5-int8`), else the model that ships in
     models/trained/ beside the catalog; None when there is none."""
     override = os.environ.get("EDGEMED_SIGN_MODEL")
     if override is not None:
         return None if override.lower() in ("", "none", "off") else Path(override)
-    path = catalog_file().parent / "trained" / f"{SHIPPED}.onnx"
-    return path if path.is_file() else None
+    for path in (
+        models_dir() / SHIPPED / f"{SHIPPED}.onnx",
+        catalog_file().parent / "trained" / f"{SHIPPED}.onnx",
+    ):
+        if path.is_file():
+            return path
+    return None
 
 
 def _check_against_manifest(path: Path) -> None:
