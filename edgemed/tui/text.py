@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from rich.text import Text
 from textual.content import Content
 
@@ -12,6 +14,14 @@ def show(text: str) -> Content:
     """A finished string (translated and formatted) for a widget: laid out for this terminal,
     and never parsed as markup (a complaint may well contain brackets)."""
     return Content(display(text))
+
+
+def show_wrapped(text: str, width: int) -> Content:
+    """Like ``show``, but wrapped to ``width`` first: right-to-left text put into visual order
+    line by line wraps the right way round (Textual would wrap the reordered line from its
+    wrong end)."""
+    lines = textwrap.wrap(text, width) or [""]
+    return Content("\n".join(display(line) for line in lines))
 
 
 def say(text: str) -> str:

@@ -21,7 +21,7 @@ from edgemed.i18n import N_, _
 from edgemed.protocol import Category
 from edgemed.service import Encounter, TriageResult
 from edgemed.tui.screens.base import EdgemedScreen
-from edgemed.tui.text import say, show
+from edgemed.tui.text import say, show, show_wrapped
 from edgemed.tui.widgets.banner import CategoryBanner
 
 
@@ -61,11 +61,12 @@ class ResultScreen(EdgemedScreen):
     def incomplete_text(self) -> Content:
         if not self.result.incomplete:
             return Content("")
-        return show(
+        return show_wrapped(
             _(
                 "Not a final category. Measure what is missing, or mark it could not be measured "
                 "with a reason: Ctrl+F."
-            )
+            ),
+            76,
         )
 
     def facts(self) -> list[Widget]:

@@ -12,7 +12,7 @@ from textual.widgets import Static
 
 from edgemed.i18n import _, is_rtl
 from edgemed.service import TriageResult
-from edgemed.tui.text import show
+from edgemed.tui.text import show, show_wrapped
 
 _CATEGORY_CLASSES = ("red", "orange", "yellow", "green")
 
@@ -32,7 +32,8 @@ def banner_text(result: TriageResult) -> Content:
         colour=result.colour, word=result.word.upper()
     )
     missing = _("Still to measure: {items}").format(items=", ".join(result.missing) or "-")
-    return show(headline) + "\n" + show(target) + "\n" + show(missing)
+    # Wrapped here (the banner's inside is 76 columns at 80x24) so Arabic wraps the right way.
+    return show_wrapped(headline, 74) + "\n" + show(target) + "\n" + show_wrapped(missing, 74)
 
 
 class CategoryBanner(Static):
