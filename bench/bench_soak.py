@@ -3,7 +3,8 @@
 After every kill: one of the two passphrases unlocks; every acknowledged save is there with its
 hash; ``verify_audit`` is intact (chain, MACs, schema, every page, search index, the chain head in
 the keyring); every acknowledged export parses in full and no export is left half-written under
-its name (hidden ``.partial-`` files a kill can leave are 0600 and counted); every acknowledged
+its name (a hidden ``.partial-`` file a kill leaves is 0600, removed by the next export into the
+folder, and counted); every acknowledged
 backup passes its own size + sha256 check. At the end the newest backup is restored and verified.
 
 ``python -m bench soak`` (by hand: it takes minutes). ``EDGEMED_SOAK_KILLS`` (default 120),

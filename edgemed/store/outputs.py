@@ -6,8 +6,9 @@
 - The content goes to a 0600 temporary file beside the destination (``.<name>.partial-XXXX``),
   fsynced, then linked (no ``force``: never over a file that appeared meanwhile) or renamed into
   place. On any error the temporary file is removed, so a full disk never leaves half a plaintext
-  export behind; a ``kill -9`` can leave the hidden partial file (0600), which the next write to
-  the same name removes.
+  export behind; a ``kill -9`` can leave the hidden partial file (0600; its name carries the
+  writer's process id), which the next export or backup into the same folder removes once that
+  process is gone.
 - OS errors become the store's own clear errors (:class:`DiskFull`, :class:`DiskError`).
 """
 
@@ -74,10 +75,24 @@ def _os_error(error: OSError, path: Path) -> StoreError:
     return DiskError.for_file(path, error.strerror or str(error))
 
 
-def _remove_stale_partials(target: Path) -> None:
-    for stale in target.parent.glob(f".{target.name}{_PARTIAL}*"):
+def _remove_stale_partials(folder: Path) -> None:
+    """Partial files of writers that were killed (their process is gone)."""
+    for stale in folder.glob(f".*{_PARTIAL}*"):
+        pid_text = stale.name.rpartition(_PARTIAL)[2].split("-")[0]
+        if not pid_text.isdigit() or _alive(int(pid_text)):
+            continue
         with suppress(OSError):
             stale.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
 
 
 @contextmanager
@@ -86,9 +101,9 @@ def output_file(
 ) -> Iterator[IO[Any]]:
     """Open a private temporary file for ``dest``; on success it becomes ``dest``."""
     target = check_output(dest, database=database, force=force)
-    tmp = target.with_name(f".{target.name}{_PARTIAL}{secrets.token_hex(4)}")
+    tmp = target.with_name(f".{target.name}{_PARTIAL}{os.getpid()}-{secrets.token_hex(4)}")
     try:
-        _remove_stale_partials(target)
+        _remove_stale_partials(target.parent)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     except OSError as error:
         raise _os_error(error, dest) from error

@@ -64,6 +64,8 @@ from edgemed.store.records import (
     utc_now,
 )
 
+HEAD_FLUSH_S = 1.0
+
 
 def default_path() -> Path:
     return data_dir() / "encounters.db"
@@ -380,10 +382,21 @@ class Store:
         self._pending_unlock = None
         self._record_head()
 
-    def _record_head(self, *, force: bool = False) -> None:
+    def _record_head(self, *, force: bool = False, flush: bool = False) -> None:
         """Keep the chain head in the keyring too (only ever forward, unless ``force``). The
         change is already committed: a failure here must not say otherwise, so it is only
-        remembered (the keyring's head then lags, which is allowed)."""
+        remembered (the keyring's head then lags, which is allowed).
+
+        Replacing the keyring costs two fsyncs and a rename (it tripled the time of a save), so
+        a burst of saves writes it at most once per ``HEAD_FLUSH_S``; ``close`` (every lock)
+        writes what is left. The limit: after a crash inside that second, a rollback of the
+        last second's entries is not caught."""
+        now = time.monotonic()
+        if not (force or flush) and now - self._head_flushed_at < HEAD_FLUSH_S:
+            self._head_dirty = True
+            return
+        self._head_dirty = False
+        self._head_flushed_at = now
         last = audit.last_entry(self.db)
         if last is None:
             return
@@ -409,8 +422,13 @@ class Store:
             self.head_lag = True
 
     head_lag = False
+    _head_dirty = False
+    _head_flushed_at = -HEAD_FLUSH_S
 
     def close(self) -> None:
+        if self._db is not None and self._head_dirty and self._data_key is not None:
+            with suppress(StoreError):
+                self._record_head(flush=True)
         db, self._db, self._data_key, self.user = self._db, None, None, None
         self.read_only_reason, self.unlock_problems, self._pending_unlock = None, [], None
         self._disk_full = False
