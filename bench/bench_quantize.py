@@ -1,5 +1,6 @@
 """edgemed-quantize: convert time and peak memory against model size, quantize time per type,
-ONNX fp32 / int8 / int4 speed, and the SmolLM2 quality table.
+and the quality tables (GGUF quants and ONNX variants against the PyTorch source) for SmolLM2
+and for a random llama whose weights are on no quantization grid.
 
 References measured in the same run: reading the source weights once (sha256) for convert time,
 the source weights' size for peak memory, the f16 GGUF write for each quant, ONNX fp32 for the
@@ -10,6 +11,7 @@ tests/quantize/roundtrip.py) and a larger random llama made here.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -89,45 +91,96 @@ def convert_and_quantize(name: str, source: Path, work: Path) -> None:
         )
 
 
-def quality_table(source: Path, work: Path) -> None:
-    from quantize import evaluation
-
-    ids = evaluation.text_ids(source, 1024)
-    torch_run = evaluation.torch_logits(source)
+def _cached(run):  # type: ignore[no-untyped-def]
     cache: dict[tuple[int, ...], object] = {}
 
     def reference(chunk: list[int]):  # type: ignore[no-untyped-def]
         key = tuple(chunk)
         if key not in cache:
-            cache[key] = torch_run(chunk)
+            cache[key] = run(chunk)
         return cache[key]
 
-    print(f"SmolLM2-135M quality vs its PyTorch f32 source, {len(ids)} tokens of quantize/data:")
+    return reference
+
+
+def _folder_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.glob("model.onnx*"))
+
+
+def quality_table(name: str, source: Path, work: Path, tokens: int = 1024) -> None:
+    """GGUF quants and every ONNX variant against the PyTorch f32 source, on quantize/data.
+
+    ONNX rows: fp32; the shipped int8 (MatMulNBits 8-bit blocks of 32, output layer 8-bit,
+    embedding fp16); the same with the embedding left f32; the former int8 (quantize_dynamic, kept
+    only to be measured here); int4 in blocks of 32 (the shipped default) and of 128.
+    """
+    from quantize import evaluation
+    from quantize.onnx_export import export_fp32, quantize_dynamic_int8, quantize_onnx
+
+    ids = evaluation.text_ids(source, tokens)
+    reference = _cached(evaluation.torch_logits(source))
+    print(f"{name} quality vs its PyTorch f32 source, {len(ids)} tokens of quantize/data:")
     print("  | artifact | size | perplexity | KLD | same top token | tok/s |")
+    source_ppl = evaluation.compare(reference, reference, ids).perplexity
+    weights = sum(p.stat().st_size for p in source.glob("*.safetensors"))
+    print(f"  | source (PyTorch f32) | {_mb(weights)} | {source_ppl:.3f} | 0 | 100% | - |")
     for quant in ("f16", "q8_0", "q6_k", "q5_k_m", "q4_k_m"):
-        path = work / f"smollm2-{quant}.gguf"
+        path = work / f"{name}-{quant}.gguf"
         run, speed = evaluation.gguf_logits(path, threads=2)
         quality = evaluation.compare(reference, run, ids)
         print(
             f"  | gguf {quant} | {_mb(path.stat().st_size)} | {quality.perplexity:.3f} | "
-            f"{quality.kld:.5f} | {quality.same_top:.1%} | {speed():.1f} |"
+            f"{quality.kld:.5f} | {quality.same_top:.1%} | {speed():.1f} |",
+            flush=True,
         )
-    onnx_speeds: dict[str, float] = {}
-    from quantize.onnx_export import export_fp32, quantize_onnx
-
-    fp32 = export_fp32(source, work / "smollm2-onnx-fp32")
-    folders = {"fp32": fp32}
-    for variant in ("int8", "int4"):
-        folders[variant] = quantize_onnx(fp32, work / f"smollm2-onnx-{variant}", variant)
-    for variant, folder in folders.items():
+    fp32 = export_fp32(source, work / f"{name}-onnx-fp32")
+    variants: dict[str, Path] = {"fp32": fp32}
+    variants["int8 (shipped: MatMulNBits 8-bit, block 32, lm_head 8-bit, embedding fp16)"] = (
+        quantize_onnx(fp32, work / f"{name}-onnx-int8", "int8")
+    )
+    variants["int8, embedding f32"] = quantize_onnx(
+        fp32, work / f"{name}-onnx-int8-f32emb", "int8", fp16_embedding=False
+    )
+    variants["int8 dynamic (quantize_dynamic, the former int8)"] = quantize_dynamic_int8(
+        fp32, work / f"{name}-onnx-int8-dynamic"
+    )
+    variants["int4 (shipped: MatMulNBits 4-bit, block 32, lm_head 8-bit, embedding fp16)"] = (
+        quantize_onnx(fp32, work / f"{name}-onnx-int4", "int4")
+    )
+    variants["int4, block 128"] = quantize_onnx(
+        fp32, work / f"{name}-onnx-int4-b128", "int4", block_size=128
+    )
+    fp32_speed = 0.0
+    for label, folder in variants.items():
         run, speed = evaluation.onnx_logits(folder)
         quality = evaluation.compare(reference, run, ids)
-        onnx_speeds[variant] = speed()
-        size = sum(p.stat().st_size for p in folder.glob("model.onnx*"))
+        tokens_per_s = speed()
+        fp32_speed = fp32_speed or tokens_per_s
         print(
-            f"  | onnx {variant} | {_mb(size)} | {quality.perplexity:.3f} | {quality.kld:.5f} | "
-            f"{quality.same_top:.1%} | {onnx_speeds[variant]:.1f} "
-            f"({onnx_speeds[variant] / onnx_speeds['fp32']:.2f}x fp32) |"
+            f"  | onnx {label} | {_mb(_folder_size(folder))} | {quality.perplexity:.3f} | "
+            f"{quality.kld:.5f} | {quality.same_top:.1%} | {tokens_per_s:.1f} "
+            f"({tokens_per_s / fp32_speed:.2f}x fp32) |",
+            flush=True,
+        )
+        del run, speed
+
+
+def _estimates(name: str, source: Path, work: Path) -> None:
+    """formats.onnx_bytes against the files just written (the disk check's prediction)."""
+    from quantize.architectures import read_hyperparameters
+    from quantize.formats import onnx_bytes
+    from quantize.source import open_source
+
+    model = open_source(source)
+    hp = read_hyperparameters(model.config, model.architecture)
+    tied = bool(model.config.get("tie_word_embeddings", False))
+    for variant in ("fp32", "int8", "int4"):
+        folder = work / f"{name}-onnx-{variant}"
+        predicted = onnx_bytes(model.parameter_count, variant, hp.vocab_size * hp.hidden, tied)
+        actual = _folder_size(folder)
+        print(
+            f"  {name} onnx {variant}: estimated {_mb(predicted)}, written {_mb(actual)} "
+            f"({predicted / actual:.2f}x)"
         )
 
 
@@ -144,9 +197,15 @@ def main() -> None:
         larger = make_model(
             work / "larger-llama", "llama", hidden=1024, layers=8, heads=16, kv_heads=4, vocab=32000
         )
+        print(f"load average at the start: {os.getloadavg()}", flush=True)
         convert_and_quantize("smollm2", smollm2, work)
         convert_and_quantize("larger-llama", larger, work)
-        quality_table(smollm2, work)
+        # SmolLM2's weights sit on its GGUF's Q4_1 grid; the random llama's are off any grid.
+        quality_table("smollm2", smollm2, work)
+        quality_table("larger-llama", larger, work)
+        _estimates("smollm2", smollm2, work)
+        _estimates("larger-llama", larger, work)
+        print(f"load average at the end: {os.getloadavg()}", flush=True)
 
 
 if __name__ == "__main__":
