@@ -36,6 +36,13 @@ def tied_export(tied_llama: Path) -> Path:
     return export_fp32(tied_llama, tied_llama.with_name("llama-tied-onnx-fp32"))
 
 
+@pytest.fixture(scope="module")
+def tied_int8(tied_llama: Path, tied_export: Path) -> Path:
+    from quantize.onnx_export import quantize_onnx
+
+    return quantize_onnx(tied_export, tied_llama.with_name("llama-tied-onnx-int8"), "int8")
+
+
 def _graph(folder: Path) -> Any:
     import onnx
 
@@ -130,18 +137,17 @@ def test_int4_block_size_is_a_choice(fp32_export: Path) -> None:
 
 
 def test_tied_output_layer_gets_its_own_8bit_weight_and_fp16_embedding(
-    tied_llama: Path, tied_export: Path
+    tied_llama: Path, tied_export: Path, tied_int8: Path
 ) -> None:
     from onnx import TensorProto
 
     from quantize import evaluation
-    from quantize.onnx_export import quantize_onnx
 
     fp32_graph = _graph(tied_export)
     # As exported, the output layer reads the embedding through a Transpose.
     assert _constant_matmuls(fp32_graph)
     assert not any(n.op_type == "MatMulNBits" for n in fp32_graph.node)
-    folder = quantize_onnx(tied_export, tied_llama.with_name("llama-tied-onnx-int8"), "int8")
+    folder = tied_int8
     graph = _graph(folder)
     assert not _constant_matmuls(graph)
     assert set(_bits(graph).values()) == {8}
@@ -157,6 +163,19 @@ def test_tied_output_layer_gets_its_own_8bit_weight_and_fp16_embedding(
     assert quality.kld < INT8_MAX_KLD
     size = sum(p.stat().st_size for p in folder.glob("model.onnx*"))
     assert size < 0.6 * sum(p.stat().st_size for p in tied_export.glob("model.onnx*"))
+
+
+def test_manifest_gate_recommends_int8(tied_llama: Path, tied_int8: Path) -> None:
+    """convert's evaluation marks the int8 recommended under the gate int8 is held to."""
+    from quantize.build import evaluate_artifacts
+    from quantize.bundle import BuiltArtifact
+
+    item = BuiltArtifact("llama-tied-onnx-int8", "onnx", "int8", tied_int8)
+    said: list[str] = []
+    evaluate_artifacts(tied_llama, [item], INT8_MAX_KLD, 256, said.append)
+    assert item.metrics["recommended"] == 1.0
+    assert item.metrics["kld"] <= INT8_MAX_KLD
+    assert "eval   llama-tied-onnx-int8" in said[0]
 
 
 def test_size_estimates_follow_the_variants() -> None:
