@@ -62,6 +62,7 @@ class QuestionsScreen(EncounterScreen):
         if self.question is None:
             self.query_one("#measure", Input).disabled = True
             self.query_one("#reason", Input).disabled = True
+            self.query_one("#reason", Input).display = False
             self.query_one("#reason-label", Static).update("")
             self.query_one("#question", Static).update(show(_("No more questions.")))
             self.query_one("#message", Static).update(show(_("Deciding and saving...")))
@@ -76,6 +77,7 @@ class QuestionsScreen(EncounterScreen):
         reason = self.query_one("#reason", Input)
         reason.value = ""
         reason.disabled = not question.vital
+        reason.display = question.vital
         self.query_one("#reason-label", Static).update(
             show(_("Could not be measured? Say why (e.g. no oximeter), then Enter:"))
             if question.vital
