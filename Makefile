@@ -18,7 +18,7 @@ RUNTIME_STAMP := $(VENV)/.stamp-runtime
 DEV_STAMP := $(VENV)/.stamp-dev
 LOCALE_STAMP := $(VENV)/.stamp-locales
 
-.PHONY: run test lint bench i18n models clean help sysdeps
+.PHONY: run test lint bench i18n models clean help sysdeps launcher
 
 help:
 	@echo "make run    install edgemed and its default model, then start the nurse's app"
@@ -48,8 +48,20 @@ $(LOCALE_STAMP): $(wildcard locales/*/LC_MESSAGES/*.po) | $(BIN)/python
 models: $(RUNTIME_STAMP)
 	@if $(BIN)/edgemed models --help >/dev/null 2>&1; then $(BIN)/edgemed models install default; fi
 
-run: $(RUNTIME_STAMP) $(LOCALE_STAMP) models
+run: $(RUNTIME_STAMP) $(LOCALE_STAMP) models launcher
 	$(BIN)/edgemed
+
+# After `make run`, `edgemed` works from any terminal: a two-line launcher in ~/.local/bin when
+# that folder is on PATH (never root, never over a file it did not write); otherwise the line to
+# type is printed (the README and the nurse guide say it too).
+LAUNCHER := $(HOME)/.local/bin/edgemed
+launcher: $(RUNTIME_STAMP)
+	@if [[ ":$$PATH:" == *":$(HOME)/.local/bin:"* ]] && \
+		{ [ ! -e "$(LAUNCHER)" ] || grep -q "edgemed launcher" "$(LAUNCHER)"; }; then \
+		mkdir -p "$(HOME)/.local/bin" && \
+		printf '#!/bin/sh\n# edgemed launcher (make run)\nexec "%s" "$$@"\n' "$(CURDIR)/$(BIN)/edgemed" > "$(LAUNCHER)" && \
+		chmod 755 "$(LAUNCHER)" && echo "edgemed: type 'edgemed' to start it next time"; \
+	else echo "edgemed: type '$(CURDIR)/$(BIN)/edgemed' to start it next time"; fi
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check edgemed quantize tests bench
