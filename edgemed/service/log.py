@@ -7,12 +7,12 @@ This is the one module of the service that talks to ``edgemed.store``; it turns 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from edgemed.protocol import Decision, Patient, Presence, Vitals
+from edgemed.protocol import Decision, Patient, Presence, ProtocolError, Vitals
 
 from .encounter import Encounter, utc_now
 from .views import ProposalStatus
@@ -82,9 +82,20 @@ def _record(encounter: Encounter, user: str, model: str | None) -> EncounterReco
     )
 
 
+_PATIENT_FIELDS = frozenset(f.name for f in fields(Patient))
+
+
+def _patient(raw: Mapping[str, Any]) -> Patient:
+    """The triage facts of a stored patient; the store's other documented identifiers
+    (``clinic_number``, ``name``) are not triage facts and are left out, never an error."""
+    try:
+        return Patient.from_dict({k: v for k, v in raw.items() if k in _PATIENT_FIELDS})
+    except ProtocolError:
+        return Patient()
+
+
 def _saved(stored: StoredEncounter) -> SavedEncounter:
     record = stored.record
-    patient_fields = {k: v for k, v in record.patient.items() if k != "name"}
     findings = {
         str(f["code"]): Presence(f.get("presence", "present")) for f in record.findings.confirmed
     }
@@ -95,7 +106,7 @@ def _saved(stored: StoredEncounter) -> SavedEncounter:
         saved_at=stored.saved_at,
         user=record.user or stored.saved_by,
         patient_name=str(record.patient.get("name", "")),
-        patient=Patient.from_dict(patient_fields),
+        patient=_patient(record.patient),
         complaint=record.complaint,
         findings=findings,
         vitals=Vitals.from_dict(record.vitals),
@@ -135,6 +146,11 @@ class EncounterLog:
 
     def unlock(self, user: str, passphrase: str) -> None:
         self._store.unlock(user, passphrase)
+
+    @property
+    def read_only_reason(self) -> str | None:
+        """Why the log was opened for reading only (a rollback or a cut was found), or None."""
+        return getattr(self._store, "read_only_reason", None)
 
     def lock(self) -> None:
         # Closing drops the data key from memory; unlock() re-derives it from a passphrase.

@@ -120,6 +120,18 @@ class Session(EncounterFlow):
         log.unlock(user.strip(), passphrase)
         self.user = user.strip()
 
+    @property
+    def log_problem(self) -> str | None:
+        """Said to the nurse after unlocking when the log can be read but not written (an
+        older copy was put back, or entries were cut): a deployer must check it."""
+        reason = self._log.read_only_reason if self._log is not None else None
+        if not reason:
+            return None
+        return _(
+            "The encounter log can be read but not written: {reason}. Call the person who "
+            "looks after this computer; `edgemed logs verify` says more."
+        ).format(reason=reason)
+
     def lock(self) -> None:
         """Lock the log (auto-lock, switch user): the next step needs a passphrase again."""
         if self._log is not None:

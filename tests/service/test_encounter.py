@@ -261,3 +261,21 @@ def test_a_missing_model_never_blocks_the_handover(session: Session) -> None:
     note = "".join(session.stream_note(encounter))
     assert note.startswith("Handover: John K") and "Triage: GREEN" in note
     assert session.model_problem and "no-such-model" in session.model_problem
+
+
+def test_the_queue_reads_records_with_the_documented_clinic_number(session: Session) -> None:
+    """The store documents ``clinic_number`` (and ``name``) among a patient's identifiers: a
+    record that carries it is listed, never a crash (hardening issue, row 10)."""
+    from dataclasses import replace
+
+    from edgemed.service.log import _record
+
+    encounter = _to_result(
+        session, "cough", rr="16", hr="80", sbp="120", temp_c="37", avpu="A", mobility="walking"
+    )
+    session.finish(encounter)
+    record = _record(encounter, USER, None)
+    tagged = replace(record, patient={**record.patient, "clinic_number": "KB-0042"})
+    session.log._store.save_encounter(tagged)
+    queue = session.queue()
+    assert len(queue) == 2 and all(e.patient == "John K" for e in queue)
