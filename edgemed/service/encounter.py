@@ -51,6 +51,9 @@ class Encounter:
     note: str = ""
     # Set when this encounter corrects a saved one: saving makes a new version of it.
     corrects: str | None = None
+    # What the nurse typed on the current step but has not submitted yet (field -> text),
+    # kept when the step is left (Esc, quit, lock) so nothing typed is lost.
+    typed: dict[str, str] = field(default_factory=dict)
 
     def findings(self) -> tuple[Finding, ...]:
         """What the protocol counts: nurse answers, confirmed proposals, and pending proposals.
@@ -100,6 +103,7 @@ class Encounter:
             "version": self.version,
             "note": self.note,
             "corrects": self.corrects,
+            "typed": dict(self.typed),
         }
 
     @classmethod
@@ -138,6 +142,7 @@ class Encounter:
             version=int(data.get("version", 0)),
             note=data.get("note", ""),
             corrects=data.get("corrects"),
+            typed={str(k): str(v) for k, v in (data.get("typed") or {}).items()},
         )
 
 

@@ -114,6 +114,12 @@ class EncounterFlow(ABC):
             found.append(encounter)
         return found
 
+    def keep_typed(self, encounter: Encounter, typed: dict[str, str]) -> None:
+        """Keep what is typed on the current step, not yet submitted, in the encrypted draft
+        (leaving the step, quitting, locking): the step shows it again on resume."""
+        encounter.typed = {k: v for k, v in typed.items() if v.strip()}
+        self.save_draft(encounter)
+
     def discard(self, encounter: Encounter) -> None:
         self.log.discard_draft(encounter.draft_id)
 
@@ -296,12 +302,15 @@ class EncounterFlow(ABC):
         findings = [f for f in encounter.findings() if f.reporter.name == "NURSE"]
         suggested = {p.finding_id for p in encounter.proposals if p.present}
         pending = questions(protocol, encounter.patient, encounter.vitals, findings, suggested)
-        for question in pending:
-            if question.key in encounter.skipped or question.key == "age":
-                continue
+        askable = [
+            q
+            for q in pending
+            if q.key not in encounter.skipped
+            and q.key != "age"
+            and (q.stage != VITAL or q.key in VITAL_FIELDS)
+        ]
+        for question in askable:
             vital = question.stage == VITAL
-            if vital and question.key not in VITAL_FIELDS:
-                continue
             definition = protocol.findings.get(question.key)
             if question.key == PREGNANCY_KEY:
                 return QuestionView(
@@ -310,6 +319,7 @@ class EncounterFlow(ABC):
                     label=_("Pregnancy"),
                     asked=len(encounter.answers) + len(encounter.skipped),
                     why=question.reason,
+                    remaining=len(askable),
                 )
             return QuestionView(
                 key=question.key,
@@ -322,8 +332,23 @@ class EncounterFlow(ABC):
                 asked=len(encounter.answers) + len(encounter.skipped),
                 why=question.reason,
                 vital=vital,
+                remaining=len(askable),
             )
         return None
+
+    def unanswer(self, encounter: Encounter, key: str) -> None:
+        """Forget the answer to one interview question (the nurse went back to it): a sign's
+        yes / no / not known, a measurement or its could-not-be-measured reason, pregnancy."""
+        encounter.skipped.discard(key)
+        encounter.answers.pop(key, None)
+        encounter.unmeasurable.pop(key, None)
+        if key == PREGNANCY_KEY:
+            encounter.patient = replace(encounter.patient, pregnant=None)
+        elif key in VITAL_FIELDS and encounter.vitals.get(key) is not None:
+            changes: dict[str, Any] = {key: None}
+            encounter.vitals = replace(encounter.vitals, **changes)
+        encounter.step = "questions"
+        self.save_draft(encounter)
 
     def answer(self, encounter: Encounter, finding_id: str, presence: Presence) -> None:
         """The nurse's answer to a question about a sign (not known = not asked again).

@@ -186,6 +186,27 @@ class Session(EncounterFlow):
         # The primary's vocabulary plus the signs the safety net consults (asked, proposed).
         return triage_view(protocol_id)
 
+    def protocol_status(self) -> str:
+        """The protocol in force, for the footer: name, version, sign-off status."""
+        ids = (
+            [self.settings.protocol_id]
+            if self.settings.protocol_id
+            else ["sats-adult", "etat-child"]
+        )
+        parts = []
+        unverified = 0
+        for protocol_id in ids:
+            try:
+                protocol = load_protocol(protocol_id)
+            except ProtocolError:
+                continue
+            parts.append(f"{wording.protocol_name(protocol.id)} {protocol.version}")
+            unverified += len(protocol.unverified_cells())
+        shown = " / ".join(parts)
+        if unverified:
+            return _("Protocol {protocols}: awaiting sign-off").format(protocols=shown)
+        return _("Protocol {protocols}: signed off").format(protocols=shown)
+
     def labels(self, protocol: Protocol) -> dict[str, str]:
         return {
             fid: protocol_text(definition.label) for fid, definition in protocol.findings.items()

@@ -75,6 +75,9 @@ class QuestionView:
     asked: int
     why: str = ""
     vital: bool = False
+    # How many questions are still pending, this one included (the interview may ask fewer:
+    # an answer can end it, or more: a yes can open a sign that counts only in company).
+    remaining: int = 1
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ class EdgemedApp(App[None]):
         Binding("f1", "help", N_("Help")),
         Binding("ctrl+l", "lock", N_("Lock")),
         Binding("ctrl+q", "quit", N_("Quit"), show=False),
+        Binding("ctrl+c", "ask_quit", N_("Quit"), show=False, priority=True),
     ]
 
     def __init__(self, session: Session | None = None) -> None:
@@ -90,12 +91,39 @@ class EdgemedApp(App[None]):
         if minutes and self.session.unlocked and idle >= minutes * 60:
             self.action_lock()
 
+    def keep_typed(self) -> None:
+        """What is typed on an encounter step goes into its encrypted draft (quit, lock)."""
+        from edgemed.tui.screens.base import EncounterScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, EncounterScreen) and self.session.unlocked:
+                screen.keep_typed()
+
+    async def action_quit(self) -> None:
+        self.keep_typed()
+        await super().action_quit()
+
+    def action_ask_quit(self) -> None:
+        """Ctrl+C asks before quitting (Ctrl+Q quits at once); typed values are kept."""
+        from edgemed.tui.screens.dialogs import QuitScreen
+
+        if isinstance(self.screen, QuitScreen):
+            return
+
+        def answered(quit_now: bool | None) -> None:
+            if quit_now:
+                self.keep_typed()
+                self.exit()
+
+        self.push_screen(QuitScreen(), answered)
+
     def action_lock(self) -> None:
         """Lock now: the draft is already saved; unlocking returns to the same screen."""
         from edgemed.tui.screens.unlock import UnlockScreen
 
         if not self.session.unlocked:
             return
+        self.keep_typed()
         self.session.stop_note()
         self.session.lock()
         self.push_screen(UnlockScreen(relock=True))

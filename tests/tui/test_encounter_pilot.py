@@ -115,6 +115,9 @@ async def test_escape_keeps_a_draft_that_resumes() -> None:
         assert app_screen(pilot) == "QueueScreen"
         await pilot.press("r")
         await settle(pilot)
+        assert app_screen(pilot) == "DraftsScreen"
+        await pilot.press("enter")
+        await settle(pilot)
         assert app_screen(pilot) == "VitalsScreen"
         drafts = session.drafts()
         assert drafts[0].patient_name == "Mary" and drafts[0].protocol_id == "etat-child"
@@ -126,7 +129,7 @@ async def test_impossible_vital_is_refused_in_place() -> None:
     app = EdgemedApp(ready_session())
     async with app.run_test(size=(80, 24)) as pilot:
         await unlock(pilot)
-        await patient(pilot, "P", "40", "")
+        await patient(pilot, "P", "40", "cough")
         await pilot.press("ctrl+n", "ctrl+n")
         await pilot.pause()
         await vitals(pilot, ["20", "600"])

@@ -27,21 +27,32 @@ def _from_answer(value: object) -> bool | None:
 class PatientScreen(EncounterScreen):
     """Name (or clinic number), age, sex, pregnancy, injury, and the complaint."""
 
+    STEP = "patient"
+    TEXT_FIELDS = ("name", "age", "complaint")
+
     def compose(self) -> ComposeResult:
         enc = self.encounter
         patient = enc.patient
+        typed = enc.typed
         age = ""
         if patient.age_months is not None:
             age = f"{patient.age_months}m"
         elif patient.age_years is not None:
             age = f"{patient.age_years:g}"
+        self.saved_age = age
+        age = typed.get("age", age)
+        if enc.corrects:
+            title = _("Correcting {name}").format(name=enc.patient_name or "-")
+        else:
+            title = _("New patient")
         sexes = [(_("unknown"), "unknown"), (_("female"), "female"), (_("male"), "male")]
         answers = [(_("not known"), "unknown"), (_("yes"), "yes"), (_("no"), "no")]
+        yield self.who()
         with VerticalScroll(id="form"):
-            yield Static(show(_("New patient")), classes="title")
+            yield Static(show(title), classes="title")
             with Horizontal(classes="form-row"):
                 yield Label(show(_("Name or clinic number")))
-                yield Input(enc.patient_name, id="name", compact=True)
+                yield Input(typed.get("name", enc.patient_name), id="name", compact=True)
             with Horizontal(classes="form-row"):
                 yield Label(show(_("Age (years, or 8m)")))
                 yield Input(age, id="age", compact=True)
@@ -60,7 +71,7 @@ class PatientScreen(EncounterScreen):
                         compact=True,
                     )
             yield Static(show(_("What brings the patient today? (free text, any language)")))
-            yield Input(enc.complaint, id="complaint", compact=True)
+            yield Input(typed.get("complaint", enc.complaint), id="complaint", compact=True)
             yield Static("", id="message", classes="error")
         with Horizontal(classes="buttons"):
             yield Button(show(_("Next")), id="next", variant="primary")
@@ -102,10 +113,38 @@ class PatientScreen(EncounterScreen):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.action_next()
 
+    def typed_values(self) -> dict[str, str]:
+        typed = {f: self.query_one(f"#{f}", Input).value for f in self.TEXT_FIELDS}
+        saved = {
+            "name": self.encounter.patient_name,
+            "complaint": self.encounter.complaint,
+            "age": self.saved_age,
+        }
+        # Only what differs from what is already saved counts as typed.
+        return {k: v for k, v in typed.items() if v.strip() and v.strip() != saved.get(k)}
+
+    def missing_required(self) -> str | None:
+        """The name (or an identifier) and the complaint are required; the field to fill."""
+        if not self.query_one("#name", Input).value.strip():
+            return "name"
+        if not self.query_one("#complaint", Input).value.strip():
+            return "complaint"
+        return None
+
     def action_next(self) -> None:
         from edgemed.tui.screens.proposals import ProposalsScreen
 
+        missing = self.missing_required()
+        if missing is not None:
+            message = {
+                "name": _("Type the name or a clinic number: the record must say who it is."),
+                "complaint": _("Type what brings the patient (a few words are enough)."),
+            }[missing]
+            self.query_one("#message", Static).update(show(message))
+            self.query_one(f"#{missing}", Input).focus()
+            return
         sex = self.query_one("#sex", Select).value
+        self.encounter.typed = {}
         try:
             self.session.set_patient(
                 self.encounter,

@@ -25,7 +25,10 @@ class ProposalsScreen(EncounterScreen):
         Binding("n", "decide(False)", N_("Reject")),
     ]
 
+    STEP = "proposals"
+
     def compose(self) -> ComposeResult:
+        yield self.who()
         yield Static(
             show(_("Proposed from the complaint: confirm or reject each")), classes="title"
         )

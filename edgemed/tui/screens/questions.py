@@ -7,14 +7,16 @@ from typing import ClassVar
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
 
 from edgemed.errors import EdgemedError
 from edgemed.i18n import N_, _
 from edgemed.protocol import Presence
 from edgemed.service import QuestionView, TriageResult
 from edgemed.tui.screens.base import EncounterScreen
-from edgemed.tui.text import show
+from edgemed.tui.screens.vitals import CHOICES
+from edgemed.tui.text import say, show
 
 
 class QuestionsScreen(EncounterScreen):
@@ -27,15 +29,21 @@ class QuestionsScreen(EncounterScreen):
         Binding("ctrl+u", "unmeasurable", N_("Cannot measure"), priority=True),
     ]
 
+    STEP = "questions"
+
     def __init__(self, encounter: object) -> None:
         super().__init__(encounter)  # type: ignore[arg-type]
         self.question: QuestionView | None = None
+        # The questions answered on this screen, in order: Ctrl+B goes back through them.
+        self.history: list[str] = []
 
     def compose(self) -> ComposeResult:
-        yield Static(show(_("Questions")), classes="title")
+        yield self.who()
+        yield Static(show(_("Questions")), id="progress", classes="title")
         yield Static("", id="question")
         yield Static("", id="why", classes="hint")
         yield Input(id="measure", compact=True, disabled=True)
+        yield OptionList(id="choice", compact=True)
         yield Static("", id="reason-label", classes="hint")
         yield Input(id="reason", compact=True, disabled=True)
         yield Static("", id="keys", classes="hint")
@@ -44,6 +52,8 @@ class QuestionsScreen(EncounterScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         vital = self.question is not None and self.question.vital
+        if action == "back":
+            return True
         if action == "unmeasurable":
             return vital
         # While a measurement is asked for, y/n/u are typed into it, not answers.
@@ -60,6 +70,7 @@ class QuestionsScreen(EncounterScreen):
             self.report(error)
             return
         if self.question is None:
+            self.query_one("#choice", OptionList).display = False
             self.query_one("#measure", Input).disabled = True
             self.query_one("#reason", Input).disabled = True
             self.query_one("#reason", Input).display = False
@@ -69,11 +80,29 @@ class QuestionsScreen(EncounterScreen):
             self.finish()
             return
         question = self.question
+        number = len(self.history) + 1
+        self.query_one("#progress", Static).update(
+            show(
+                _("Question {number} of about {total}").format(
+                    number=number, total=number - 1 + max(1, question.remaining)
+                )
+            )
+        )
         self.query_one("#question", Static).update(show(question.text))
         self.query_one("#why", Static).update(show(question.why))
+        choice = question.key in CHOICES and question.vital
         measure = self.query_one("#measure", Input)
         measure.value = ""
-        measure.disabled = not question.vital
+        measure.disabled = not question.vital or choice
+        measure.display = not choice
+        options = self.query_one("#choice", OptionList)
+        options.clear_options()
+        options.display = choice
+        if choice:
+            options.add_options(
+                [Option(say(_(text)), id=value) for text, value in CHOICES[question.key]]
+            )
+            options.highlighted = 0
         reason = self.query_one("#reason", Input)
         reason.value = ""
         reason.disabled = not question.vital
@@ -83,14 +112,19 @@ class QuestionsScreen(EncounterScreen):
             if question.vital
             else ""
         )
-        if question.vital:
+        if choice:
+            keys = _(
+                "Up/Down and Enter chooses. Cannot assess: Ctrl+U, then the reason. Ctrl+B: back."
+            )
+            options.focus()
+        elif question.vital:
             keys = _(
                 "Type the value and Enter. Cannot measure: Ctrl+U (or Enter on an empty line), "
                 "then the reason; Enter with no reason leaves it unknown (INCOMPLETE)."
             )
             measure.focus()
         else:
-            keys = _("y = yes, n = no, u = not known")
+            keys = _("y = yes, n = no, u = not known, Ctrl+B = back")
             self.set_focus(None)
         self.query_one("#keys", Static).update(show(keys))
         self.refresh_bindings()
@@ -114,6 +148,37 @@ class QuestionsScreen(EncounterScreen):
             self.query_one("#message", Static).update(show(check.error or ""))
             return
         self.query_one("#message", Static).update(show(check.warning or ""))
+        self.answered(self.question.key)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if self.question is None or event.option.id is None:
+            return
+        try:
+            self.session.answer_vital(self.encounter, self.question.key, event.option.id)
+        except EdgemedError as error:
+            self.report(error)
+            return
+        self.answered(self.question.key)
+
+    def answered(self, key: str) -> None:
+        self.history.append(key)
+        self.ask()
+
+    def action_back(self) -> None:
+        """Back to the previous question (its answer forgotten), or to the vital signs."""
+        from edgemed.tui.screens.vitals import VitalsScreen
+
+        if not self.history:
+            self.encounter.step = "vitals"
+            self.app.switch_screen(VitalsScreen(self.encounter))
+            return
+        key = self.history.pop()
+        try:
+            self.session.unanswer(self.encounter, key)
+        except EdgemedError as error:
+            self.report(error)
+            return
+        self.query_one("#message", Static).update("")
         self.ask()
 
     def action_unmeasurable(self) -> None:
@@ -134,7 +199,7 @@ class QuestionsScreen(EncounterScreen):
             self.report(error)
             return
         self.query_one("#message", Static).update("")
-        self.ask()
+        self.answered(self.question.key)
 
     def action_answer(self, presence: str) -> None:
         if self.question is None:
@@ -144,7 +209,7 @@ class QuestionsScreen(EncounterScreen):
         except EdgemedError as error:
             self.report(error)
             return
-        self.ask()
+        self.answered(self.question.key)
 
     def action_next(self) -> None:
         """Ctrl+N skips the remaining questions: the decision is made on what is known."""

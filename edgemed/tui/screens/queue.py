@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from edgemed.errors import EdgemedError
 from edgemed.i18n import N_, _, format_time, ngettext
-from edgemed.service import QueueEntry
+from edgemed.service import Encounter, QueueEntry
 from edgemed.tui.screens.base import EdgemedScreen
 from edgemed.tui.text import say, show
 
@@ -21,6 +21,24 @@ _STYLES = {
     "yellow": "bold black on #e0c000",
     "green": "bold white on #007a33",
 }
+
+
+# Column widths that keep the table inside 80 columns with the longest category word.
+PATIENT_WIDTH = 14
+COMPLAINT_WIDTH = 20
+COLUMN_WIDTH = 14
+
+
+def compact_wait(waited: int, target: int) -> str:
+    """Waited against the target, in minutes (hours past 99): "12/60'", "2h05/4h"."""
+
+    def short(minutes: int) -> str:
+        if minutes < 100:
+            return str(minutes)
+        hours, rest = divmod(minutes, 60)
+        return _("{hours}h{minutes:02d}").format(hours=hours, minutes=rest)
+
+    return _("{waited}/{target} min").format(waited=short(waited), target=short(target))
 
 
 class QueueScreen(EdgemedScreen):
@@ -41,13 +59,14 @@ class QueueScreen(EdgemedScreen):
         yield Static(show(title), classes="title")
         yield DataTable(id="queue", cursor_type="row", zebra_stripes=True)
         yield Static("", id="summary", classes="hint")
+        yield Static(show(self.session.protocol_status()), id="protocol", classes="hint")
         yield Footer()
 
     def on_mount(self) -> None:
         super().on_mount()
         table = self.query_one(DataTable)
         for label in (_("Category"), _("Patient"), _("Complaint"), _("Arrived"), _("Waited")):
-            table.add_column(say(label))
+            table.add_column(say(label)[:COLUMN_WIDTH])
         try:
             entries = self.session.queue()
             drafts = len(self.session.drafts())
@@ -62,6 +81,8 @@ class QueueScreen(EdgemedScreen):
             "{count} patients today, {overdue} past the target time.",
             len(entries),
         ).format(count=len(entries), overdue=overdue)
+        if overdue:
+            summary += " " + _("! = past the target time.")
         if drafts:
             summary += " " + _("{count} unfinished: press r to resume.").format(count=drafts)
         if not entries:
@@ -75,16 +96,16 @@ class QueueScreen(EdgemedScreen):
 
     def row(self, entry: QueueEntry) -> tuple[Text, Text, Text, str, Text]:
         category = Text(f" {say(entry.word)} ", style=_STYLES[entry.category.value])
-        waited = _("{waited} of {target} min").format(
-            waited=entry.waited_minutes, target=entry.target_minutes
-        )
-        waited_text = Text(say(waited))
+        # Compact, so it fits 80 columns in every language: waited/target in minutes.
+        waited = compact_wait(entry.waited_minutes, entry.target_minutes)
         if entry.overdue:
-            waited_text = Text("! " + say(waited) + " " + say(_("OVERDUE")), style="bold red")
+            waited_text = Text(say("! " + waited), style="bold white on #b00000")
+        else:
+            waited_text = Text(say("  " + waited))
         return (
             category,
-            Text(say(entry.patient or "-")),
-            Text(say(entry.complaint[:30])),
+            Text(say(entry.patient[:PATIENT_WIDTH] or "-")),
+            Text(say(entry.complaint[:COMPLAINT_WIDTH])),
             format_time(entry.arrived),
             waited_text,
         )
@@ -101,7 +122,7 @@ class QueueScreen(EdgemedScreen):
         self.app.push_screen(PatientScreen(self.session.new_encounter()))
 
     def action_resume(self) -> None:
-        from edgemed.tui.screens.steps import screen_for
+        from edgemed.tui.screens.dialogs import DraftsScreen
 
         try:
             drafts = self.session.drafts()
@@ -111,7 +132,13 @@ class QueueScreen(EdgemedScreen):
         if not drafts:
             self.notify(say(_("No unfinished encounter.")))
             return
-        self.app.push_screen(screen_for(drafts[0]))
+        self.app.push_screen(DraftsScreen(drafts), self.resume)
+
+    def resume(self, encounter: Encounter | None) -> None:
+        from edgemed.tui.screens.steps import screen_for
+
+        if encounter is not None:
+            self.app.push_screen(screen_for(encounter))
 
     def action_history(self) -> None:
         from edgemed.tui.screens.history import HistoryScreen

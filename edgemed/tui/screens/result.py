@@ -34,6 +34,7 @@ class ResultScreen(EdgemedScreen):
         Binding("ctrl+t", "stop", N_("Stop note"), priority=True),
         Binding("ctrl+r", "write", N_("Rewrite note"), priority=True),
         Binding("ctrl+s", "save", N_("Save note"), priority=True),
+        Binding("ctrl+e", "note", N_("Note"), priority=True),
         Binding("escape", "done", N_("Queue")),
     ]
 
@@ -50,9 +51,9 @@ class ResultScreen(EdgemedScreen):
         result = self.result
         yield CategoryBanner(result)
         yield Static(self.incomplete_text(), id="incomplete", classes="warning")
+        yield Static(self.saved_text(), id="saved", classes="hint")
         with VerticalScroll(id="result-facts"):
             yield from self.facts()
-        yield Static(show(_("Handover note (edit before saving):")), id="note-title")
         yield TextArea(
             self.encounter.note if self.encounter.step == "saved" else "", id="note", read_only=True
         )
@@ -72,23 +73,27 @@ class ResultScreen(EdgemedScreen):
     def facts(self) -> list[Widget]:
         result = self.result
         widgets: list[Widget] = [Static(show(_("Why:")), classes="title")]
-        widgets += [Static(show("- " + reason)) for reason in result.reasons]
+        reasons = result.reasons
+        if result.incomplete:
+            # The banner already names what is still to measure: the floor's reason repeats it.
+            floor = _("Not measured yet ({items}): the category cannot be lower until it is")
+            head = floor.split("{items}")[0]
+            reasons = tuple(r for r in reasons if not r.startswith(head)) or reasons
+        widgets += [Static(show("- " + reason)) for reason in reasons]
         widgets.append(Static(show(_("Do now:")), classes="title"))
         widgets += [Static(show("- " + action)) for action in result.actions]
         widgets += [Static(show("! " + w), classes="warning") for w in result.warnings]
-        saved = _("Saved, encrypted (version {version}); protocols consulted: {consulted}.")
-        consulted = result.consulted or result.protocol
-        widgets.append(
-            Static(show(saved.format(version=result.version, consulted=consulted)), classes="hint")
-        )
-        if result.unverified:
-            widgets.append(
-                Static(
-                    show(_("The protocol still awaits the medical lead's sign-off.")),
-                    classes="hint",
-                )
-            )
         return widgets
+
+    def saved_text(self) -> Content:
+        """Saved (and which version), the protocols consulted and their sign-off: one place,
+        under the banner, so it is never below the fold."""
+        result = self.result
+        saved = _("Saved, encrypted (version {version})").format(version=result.version)
+        parts = [saved, result.consulted or result.protocol]
+        if result.unverified:
+            parts.append(_("awaiting sign-off"))
+        return show_wrapped(" · ".join(parts), 78)
 
     def show_result(self, result: TriageResult) -> None:
         """Show a new version of the decision (a raised category) in place; the note follows."""
@@ -97,6 +102,7 @@ class ResultScreen(EdgemedScreen):
         incomplete = self.query_one("#incomplete", Static)
         incomplete.update(self.incomplete_text())
         incomplete.display = result.incomplete
+        self.query_one("#saved", Static).update(self.saved_text())
         facts = self.query_one("#result-facts", VerticalScroll)
         facts.remove_children()
         facts.mount_all(self.facts())
@@ -171,9 +177,7 @@ class ResultScreen(EdgemedScreen):
         area.text = ""
         self.streaming = True
         self.stop_requested = False
-        self.query_one("#note-title", Static).update(
-            show(_("Writing the handover note... (Ctrl+T stops)"))
-        )
+        self.note_title(_("Writing the handover note... (Ctrl+T stops)"))
         self.write_note()
 
     @work(thread=True, exclusive=True, group="note")
@@ -208,10 +212,23 @@ class ResultScreen(EdgemedScreen):
         area = self.query_one("#note", TextArea)
         self.written = area.text
         area.read_only = False
-        self.query_one("#note-title", Static).update(
-            show(_("Handover note: edit it, then Ctrl+S saves."))
-        )
+        self.note_title(_("Handover note: Ctrl+E opens it to read and edit, Ctrl+S saves."))
         area.focus()
+        area.scroll_home(animate=False)
+
+    def note_title(self, text: str) -> None:
+        """The note's title sits in its top border: one row more for the result above."""
+        self.query_one("#note", TextArea).border_title = show(text)
+
+    def action_note(self) -> None:
+        """The note on the whole screen to read and edit; Esc (or Ctrl+E) brings the result
+        back."""
+        area = self.query_one("#note", TextArea)
+        if self.maximized is area:
+            self.minimize()
+            return
+        area.focus()
+        self.maximize(area)
 
     def action_stop(self) -> None:
         if self.streaming:

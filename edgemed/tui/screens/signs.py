@@ -18,7 +18,10 @@ from edgemed.tui.widgets.ticklist import TickList
 class SignsScreen(EncounterScreen):
     """Look for each sign; tick (space) the ones present. Unticked ones are recorded absent."""
 
+    STEP = "signs"
+
     def compose(self) -> ComposeResult:
+        yield self.who()
         yield Static(
             show(_("Emergency signs: tick every one present (space), then Ctrl+N")), classes="title"
         )

@@ -1,18 +1,19 @@
 """Step 4: vital signs, checked as they are typed: impossible values refused in place,
-implausible ones questioned ("re-measure"), nothing measured left empty (never "normal")."""
+implausible ones questioned ("re-measure"), nothing measured left empty (never "normal").
+AVPU and mobility are picked from a list in the nurse's language, never typed as keywords."""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Footer, Input, Label, Select, Static
 
 from edgemed.errors import EdgemedError
-from edgemed.i18n import _
+from edgemed.i18n import N_, _
 from edgemed.service import VitalsError
 from edgemed.service.wording import vital_name, vital_unit
 from edgemed.tui.screens.base import EncounterScreen
-from edgemed.tui.text import show
+from edgemed.tui.text import say, show
 
 FIELDS = (
     "rr",
@@ -27,26 +28,56 @@ FIELDS = (
     "glucose_mmol",
 )
 
+# The closed sets, in the nurse's words: (what the nurse reads, the protocol's value).
+CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
+    "avpu": (
+        (N_("A - alert"), "A"),
+        (N_("C - new confusion"), "C"),
+        (N_("V - responds to voice"), "V"),
+        (N_("P - responds to pain"), "P"),
+        (N_("U - unresponsive"), "U"),
+    ),
+    "mobility": (
+        (N_("walks unaided"), "walking"),
+        (N_("walks with help"), "with_help"),
+        (N_("cannot walk (stretcher)"), "immobile"),
+    ),
+}
+
+
+def choice_options(field: str) -> list[tuple[object, str]]:
+    return [(show(_(text)), value) for text, value in CHOICES[field]]
+
 
 class VitalsScreen(EncounterScreen):
     """One line per vital sign; Enter moves on, Ctrl+N when done."""
 
+    STEP = "vitals"
+
     def compose(self) -> ComposeResult:
         measured = self.encounter.vitals.to_dict()
+        typed = self.encounter.typed
+        yield self.who()
         yield Static(show(_("Vital signs (leave empty what was not measured)")), classes="title")
         with VerticalScroll(id="vitals-form"):
             for field in FIELDS:
                 unit = vital_unit(field)
                 label = vital_name(field) + (f" ({unit})" if unit else "")
-                if field == "avpu":
-                    label += " A/C/V/P/U"
-                if field == "mobility":
-                    label = vital_name(field)
                 value = measured.get(field)
                 text = "" if value is None else (value if isinstance(value, str) else f"{value:g}")
+                text = typed.get(field, text)
                 with Horizontal(classes="form-row"):
                     yield Label(show(label))
-                    yield Input(text, id=field, compact=True)
+                    if field in CHOICES:
+                        yield Select(
+                            choice_options(field),  # type: ignore[arg-type]
+                            value=text if text else Select.NULL,
+                            prompt=say(_("not measured")),
+                            id=field,
+                            compact=True,
+                        )
+                    else:
+                        yield Input(text, id=field, compact=True)
                     yield Static("", id=f"{field}-check")
         yield Static("", id="message", classes="error")
         yield Footer()
@@ -54,6 +85,21 @@ class VitalsScreen(EncounterScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#rr", Input).focus()
+
+    def value_of(self, field: str) -> str:
+        if field in CHOICES:
+            value = self.query_one(f"#{field}", Select).value
+            return value if isinstance(value, str) else ""
+        return self.query_one(f"#{field}", Input).value
+
+    def typed_values(self) -> dict[str, str]:
+        measured = {
+            k: (v if isinstance(v, str) else f"{v:g}")
+            for k, v in self.encounter.vitals.to_dict().items()
+            if v is not None
+        }
+        typed = {field: self.value_of(field) for field in FIELDS}
+        return {k: v for k, v in typed.items() if v.strip() and v != measured.get(k)}
 
     def on_input_changed(self, event: Input.Changed) -> None:
         field = event.input.id or ""
@@ -78,7 +124,8 @@ class VitalsScreen(EncounterScreen):
     def action_next(self) -> None:
         from edgemed.tui.screens.questions import QuestionsScreen
 
-        typed = {field: self.query_one(f"#{field}", Input).value for field in FIELDS}
+        typed = {field: self.value_of(field) for field in FIELDS}
+        self.encounter.typed = {}
         try:
             self.session.set_vitals(self.encounter, typed)
         except VitalsError as error:
@@ -86,7 +133,7 @@ class VitalsScreen(EncounterScreen):
                 show(_("Correct the values marked in red: {details}").format(details=error.message))
             )
             first = error.checks[0].field
-            self.query_one(f"#{first}", Input).focus()
+            self.query_one(f"#{first}").focus()
             return
         except EdgemedError as error:
             self.report(error)

@@ -9,11 +9,14 @@ from edgemed.i18n import _
 from edgemed.service import ProposalStatus, ProposedFinding
 from edgemed.tui.text import evidence, say
 
-_MARKS = {
-    ProposalStatus.PENDING: "[ ? ]",
-    ProposalStatus.CONFIRMED: "[yes]",
-    ProposalStatus.REJECTED: "[ no]",
-}
+
+def mark(status: ProposalStatus) -> str:
+    """The nurse's verdict, written (never colour alone), in the nurse's language."""
+    if status is ProposalStatus.CONFIRMED:
+        return "[" + _("yes") + "]"
+    if status is ProposalStatus.REJECTED:
+        return "[" + _("no") + "]"
+    return "[ ? ]"
 
 
 class ProposalRow(ListItem):
@@ -26,14 +29,14 @@ class ProposalRow(ListItem):
 
     def _render_text(self) -> Text:
         proposal = self.proposal
-        claim = _("present") if proposal.present else _("absent")
-        head = Text(f"{_MARKS[proposal.status]} ", style="bold")
+        # "Label: yes / no" avoids gender agreement ("Douleur thoracique: présent").
+        claim = _("yes") if proposal.present else _("no")
+        head = Text(say(mark(proposal.status)) + " ", style="bold")
         head.append(say(f"{proposal.label}: {claim}"))
+        # How sure, never the method's internal name ("lexicon+embedding") to a nurse.
         head.append(
             "  "
-            + _("({method}, {confidence}%)").format(
-                method=proposal.method, confidence=round(proposal.confidence * 100)
-            ),
+            + say(_("sure: {confidence}%").format(confidence=round(proposal.confidence * 100))),
             style="dim",
         )
         head.append("\n   ")
