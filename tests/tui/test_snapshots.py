@@ -1,4 +1,4 @@
-"""Every screen, pinned by an SVG snapshot at 80x24, in English, French and Arabic.
+"""Every screen, pinned by an SVG snapshot at 80x24, in English, French, Swahili and Arabic.
 
 Deep screens are reached by preparing the encounter through the service (fast) and pushing the
 screen; the pilot tests walk the same path by keyboard. The clock is fixed so that times shown
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -20,6 +20,7 @@ from edgemed.i18n import available_languages
 from edgemed.service import Encounter, Session
 from edgemed.tui.app import EdgemedApp
 from edgemed.tui.screens.concern import ConcernScreen
+from edgemed.tui.screens.dialogs import DraftsScreen, LeaveScreen
 from edgemed.tui.screens.help import HelpScreen
 from edgemed.tui.screens.history import DetailScreen, HistoryScreen
 from edgemed.tui.screens.patient import PatientScreen
@@ -34,7 +35,7 @@ from edgemed.tui.screens.vitals import VitalsScreen
 from .conftest import CHEAP_KEYS, PASSPHRASE, USER, ready_session
 
 FIXED_NOW = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
-LOCALES = ["en", "fr", "ar"]
+LOCALES = ["en", "fr", "sw", "ar"]
 
 
 @pytest.fixture(autouse=True)
@@ -123,6 +124,11 @@ def _detail(session: Session) -> Screen[Any]:
 
 def _queue(session: Session) -> Screen[Any]:
     session.finish(_encounter(session, "questions"))
+    # One patient waiting far past the target time: overdue by colour and symbol, compact.
+    late = _encounter(session, "questions")
+    late.patient_name = "Abdulrahman Mohammed"
+    late.started_at = FIXED_NOW - timedelta(minutes=185)
+    session.finish(late)
     return QueueScreen()
 
 
@@ -139,6 +145,8 @@ SCREENS: dict[str, ScreenMaker] = {
     "history": lambda s: (s.finish(_encounter(s, "questions")), HistoryScreen())[1],
     "detail": _detail,
     "settings": lambda s: SettingsScreen(),
+    "drafts": lambda s: (_encounter(s, "vitals"), DraftsScreen(s.drafts()))[1],
+    "leave": lambda s: (VitalsScreen(_encounter(s, "vitals")), LeaveScreen()),
     "help": lambda s: HelpScreen(),
 }
 

@@ -30,15 +30,8 @@ COLUMN_WIDTH = 14
 
 
 def compact_wait(waited: int, target: int) -> str:
-    """Waited against the target, in minutes (hours past 99): "12/60'", "2h05/4h"."""
-
-    def short(minutes: int) -> str:
-        if minutes < 100:
-            return str(minutes)
-        hours, rest = divmod(minutes, 60)
-        return _("{hours}h{minutes:02d}").format(hours=hours, minutes=rest)
-
-    return _("{waited}/{target} min").format(waited=short(waited), target=short(target))
+    """Waited against the target, in minutes: "12/60 min" (capped at 999: three digits)."""
+    return _("{waited}/{target} min").format(waited=min(waited, 999), target=target)
 
 
 class QueueScreen(EdgemedScreen):
