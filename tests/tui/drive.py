@@ -48,7 +48,23 @@ async def patient(pilot: Pilot[None], name: str, age: str, complaint: str) -> No
 
 
 async def vitals(pilot: Pilot[None], values: list[str]) -> None:
+    """Type the vitals in order; AVPU and mobility are pick-lists: the value ("A", "walking")
+    is chosen by keyboard (Enter opens the list, Down to it, Enter), empty leaves it."""
+    from textual.widgets import Select
+
+    from edgemed.tui.screens.vitals import CHOICES
+
     for value in values:
+        focused = pilot.app.focused
+        if isinstance(focused, Select) and focused.id in CHOICES:
+            if value:
+                wanted = [v.lower() for _text, v in CHOICES[focused.id]].index(value.lower())
+                await pilot.press("enter")
+                await pilot.pause()
+                await pilot.press(*(["down"] * (wanted + 1)), "enter")
+                await pilot.pause()
+            await pilot.press("tab")
+            continue
         await type_text(pilot, value)
         await pilot.press("enter")
     await pilot.pause()

@@ -18,6 +18,8 @@ from edgemed.tui.screens.base import EncounterScreen
 from edgemed.tui.screens.vitals import CHOICES
 from edgemed.tui.text import say, show
 
+NOT_MEASURED = "-not-measured-"
+
 
 class QuestionsScreen(EncounterScreen):
     """y = yes, n = no, u = not known. Then the decision, saved before it is shown."""
@@ -99,6 +101,9 @@ class QuestionsScreen(EncounterScreen):
         options.clear_options()
         options.display = choice
         if choice:
+            # First (and highlighted): not measured, as Enter on an empty line is for a number;
+            # an Enter by mistake never records "alert" or "walks unaided".
+            options.add_option(Option(say(_("not measured")), id=NOT_MEASURED))
             options.add_options(
                 [Option(say(_(text)), id=value) for text, value in CHOICES[question.key]]
             )
@@ -152,6 +157,9 @@ class QuestionsScreen(EncounterScreen):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if self.question is None or event.option.id is None:
+            return
+        if event.option.id == NOT_MEASURED:
+            self.action_unmeasurable()
             return
         try:
             self.session.answer_vital(self.encounter, self.question.key, event.option.id)
