@@ -192,8 +192,7 @@ async def test_finish_an_incomplete_result_with_ctrl_f() -> None:
         await settle(pilot)
         assert app_screen(pilot) == "QuestionsScreen"
         assert app.screen.question.key == "mobility"  # type: ignore[attr-defined]
-        await type_text(pilot, "walking")
-        await pilot.press("enter")
+        await pilot.press("down", "enter")  # the pick-list: "walks unaided" after "not measured"
         await settle(pilot)
         await interview(pilot, ["enter", "enter"], sign="n")
         assert app_screen(pilot) == "ResultScreen"
