@@ -23,6 +23,9 @@ from edgemed.errors import InputError
 from edgemed.i18n import _
 
 TIERS = ("small", "medium", "large")
+# Model families that read a complaint but never write text (the trained sign model): the
+# doctor never advises them and the app never offers them for the handover note.
+READER_FAMILIES = frozenset({"e5-signs"})
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,18 @@ from edgemed.hardware.facts import Gpu, SystemFacts, SystemRecord, parse_facts, 
 def catalog_choices() -> list[ModelChoice]:
     """The catalog's models as the advice sees them (an unreadable catalog offers none)."""
     from edgemed.catalog import load_catalog
+    from edgemed.catalog.entries import READER_FAMILIES
     from edgemed.errors import EdgemedError
 
     try:
         catalog = load_catalog()
     except EdgemedError:
         return []
-    return [ModelChoice(e.id, e.tier, e.artifact.ram_mb, e.artifact.size) for e in catalog.entries]
+    return [
+        ModelChoice(e.id, e.tier, e.artifact.ram_mb, e.artifact.size)
+        for e in catalog.entries
+        if e.artifact.family not in READER_FAMILIES
+    ]
 
 
 def advice_for(facts: SystemFacts, profile_id: str | None = None) -> Advice:

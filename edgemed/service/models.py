@@ -26,8 +26,6 @@ Check = Callable[[str], Grounding]
 if TYPE_CHECKING:
     from edgemed.inference import Engine
 
-# Model families that read text but never write it (the sign model): never offered for notes.
-NOT_WRITERS = frozenset({"e5-signs"})
 # A handover note is short; this also bounds the time a slow Raspberry Pi spends on it.
 NOTE_MAX_TOKENS = 160
 
@@ -111,13 +109,14 @@ class ModelNote(NoteWriter):
 def model_choices() -> list[ModelChoice]:
     """Every model installed on this machine (the catalog's default first), then rules-only."""
     from edgemed.catalog import installed_models, load_catalog
+    from edgemed.catalog.entries import READER_FAMILIES
 
     try:
         default_id = load_catalog().default_id
     except EdgemedError:
         default_id = ""
     installed = sorted(
-        (m for m in installed_models() if m.artifact.family not in NOT_WRITERS),
+        (m for m in installed_models() if m.artifact.family not in READER_FAMILIES),
         key=lambda m: (m.artifact.id != default_id, m.artifact.id),
     )
     choices = [
