@@ -3,8 +3,9 @@
 Each case of the clinical case set (tests/data/clinical_cases.jsonl) goes through the service as
 the nurse would: the patient's basics, the emergency signs ticked from the case, the vitals typed
 on the vitals screen, then the interview's questions answered from the case (a sign in the case's
-findings is "yes", any other "no"; a measurement the case has is typed, one it lacks is "could
-not be measured" with no reason). Counted: the questions asked until the interview stops.
+findings is "yes", any other "no"; the discriminator checklist, one question, has the case's
+findings ticked; a measurement the case has is typed, one it lacks is "could not be measured"
+with no reason). Counted: the questions asked until the interview stops.
 
 Two nurse flows: ``vitals typed`` (the vitals screen filled from the case) and ``vitals asked``
 (the vitals screen left empty: every vital the decision needs becomes a question). The target
@@ -77,7 +78,10 @@ def count_questions(session: Session, data: dict[str, Any], vitals_typed: bool) 
         if question is None:
             break
         asked += 1
-        if question.vital:
+        if question.checklist:
+            ticked = {c.finding_id for c in question.choices} & findings
+            session.set_discriminators(encounter, ticked)
+        elif question.vital:
             session.answer_vital(encounter, question.key, vitals.get(question.key, ""))
         elif question.key == "pregnant":
             pregnant = patient.get("pregnant")

@@ -10,6 +10,7 @@ from .encounter import Encounter
 from .flow import VitalsError, parse_number
 from .session import NotUnlocked, Session
 from .views import (
+    DISCRIMINATORS_KEY,
     EncounterDetail,
     ModelChoice,
     ProposalStatus,
@@ -22,6 +23,7 @@ from .views import (
 )
 
 __all__ = [
+    "DISCRIMINATORS_KEY",
     "Encounter",
     "EncounterDetail",
     "ModelChoice",

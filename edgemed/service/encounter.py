@@ -54,6 +54,10 @@ class Encounter:
     # What the nurse typed on the current step but has not submitted yet (field -> text),
     # kept when the step is left (Esc, quit, lock) so nothing typed is lost.
     typed: dict[str, str] = field(default_factory=dict)
+    # The discriminator checklist: each sign listed -> ticked, as last submitted (or kept when
+    # the nurse went back to it, to show the ticks again), and whether it is done.
+    checklist: dict[str, bool] = field(default_factory=dict)
+    checklist_done: bool = False
 
     def findings(self) -> tuple[Finding, ...]:
         """What the protocol counts: nurse answers, confirmed proposals, and pending proposals.
@@ -104,6 +108,8 @@ class Encounter:
             "note": self.note,
             "corrects": self.corrects,
             "typed": dict(self.typed),
+            "checklist": dict(self.checklist),
+            "checklist_done": self.checklist_done,
         }
 
     @classmethod
@@ -143,6 +149,8 @@ class Encounter:
             note=data.get("note", ""),
             corrects=data.get("corrects"),
             typed={str(k): str(v) for k, v in (data.get("typed") or {}).items()},
+            checklist={str(k): bool(v) for k, v in (data.get("checklist") or {}).items()},
+            checklist_done=bool(data.get("checklist_done", False)),
         )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgemed.errors import InputError
 from edgemed.i18n import _, current_language, protocol_text
@@ -26,8 +26,18 @@ from edgemed.protocol import (
 from edgemed.settings import Settings
 
 from .encounter import VITAL_FIELDS, Encounter
+
+if TYPE_CHECKING:
+    from edgemed.interview import Question
 from .log import EncounterLog
-from .views import ProposalStatus, ProposedFinding, QuestionView, SignChoice, VitalCheck
+from .views import (
+    DISCRIMINATORS_KEY,
+    ProposalStatus,
+    ProposedFinding,
+    QuestionView,
+    SignChoice,
+    VitalCheck,
+)
 from .wording import vital_name
 
 _CHOICE_FIELDS = {"avpu": AVPU, "mobility": Mobility}
@@ -290,8 +300,8 @@ class EncounterFlow(ABC):
 
     # -- interview questions ---------------------------------------------------------------------
 
-    def next_question(self, encounter: Encounter) -> QuestionView | None:
-        """The interview's next question, or None once the category cannot change any more.
+    def _askable(self, encounter: Encounter) -> tuple[Protocol, list[Question]]:
+        """The interview's pending questions that the app asks, in the interview's order.
 
         A question answered "not known" is not asked again in this encounter (the interview
         would otherwise ask it forever: unknown is not an answer to it).
@@ -309,7 +319,100 @@ class EncounterFlow(ABC):
             and q.key != "age"
             and (q.stage != VITAL or q.key in VITAL_FIELDS)
         ]
+        return protocol, askable
+
+    def _checklist(
+        self, encounter: Encounter, protocol: Protocol, askable: list[Question]
+    ) -> list[SignChoice]:
+        """The discriminator checklist, while the nurse has not done it in this encounter:
+        every pending discriminator that decides alone (the complaint's suggestions first,
+        then by how far it would raise the category, as the interview orders them), after the
+        alone discriminators the nurse already confirmed from the complaint (pre-ticked)."""
+        from edgemed.interview import DISCRIMINATOR
+
+        if encounter.checklist_done:
+            return []
+        pending = [
+            q.key
+            for q in askable
+            if q.stage == DISCRIMINATOR
+            and q.key in protocol.findings
+            and protocol.findings[q.key].alone
+        ]
+        if not pending:
+            return []
+        confirmed = [
+            p.finding_id
+            for p in encounter.proposals
+            if p.status is ProposalStatus.CONFIRMED
+            and p.present
+            and p.finding_id not in encounter.answers
+            and p.finding_id in protocol.findings
+            and protocol.findings[p.finding_id].alone
+            and protocol.findings[p.finding_id].category is not protocol.levels[0].category
+            and p.finding_id not in pending
+        ]
+        choices = []
+        for fid in [*confirmed, *pending]:
+            definition = protocol.findings[fid]
+            ticked = encounter.checklist.get(fid, fid in confirmed)
+            choices.append(
+                SignChoice(
+                    fid,
+                    protocol_text(definition.label),
+                    protocol_text(definition.description),
+                    ticked,
+                )
+            )
+        return choices
+
+    def discriminators(self, encounter: Encounter) -> list[SignChoice]:
+        """The discriminator checklist as it would be shown now (empty once done or when no
+        discriminator that decides alone is left to ask)."""
+        protocol, askable = self._askable(encounter)
+        return self._checklist(encounter, protocol, askable)
+
+    def set_discriminators(self, encounter: Encounter, ticked: set[str]) -> None:
+        """The discriminator checklist submitted: ticked signs are present, the others on the
+        list absent (the nurse looked at each). A ticked sign that makes the category the most
+        urgent ends the interview (``next_question`` then returns None)."""
+        choices = self.discriminators(encounter)
+        for choice in choices:
+            encounter.answers[choice.finding_id] = (
+                Presence.PRESENT if choice.finding_id in ticked else Presence.ABSENT
+            )
+        encounter.checklist = {c.finding_id: c.finding_id in ticked for c in choices}
+        encounter.checklist_done = True
+        encounter.step = "questions"
+        self.save_draft(encounter)
+
+    def next_question(self, encounter: Encounter) -> QuestionView | None:
+        """The interview's next question, or None once the category cannot change any more.
+
+        The discriminators that decide alone are asked together, once, as one checklist (the
+        nurse scans the list, as SATS teaches), where the interview would ask the first
+        discriminator; what remains is asked one by one (signs that count only with others,
+        pregnancy, the measurements the decision needs).
+        """
+        from edgemed.interview import DISCRIMINATOR, VITAL
+
+        protocol, askable = self._askable(encounter)
+        checklist = self._checklist(encounter, protocol, askable)
+        listed = {c.finding_id for c in checklist}
+        singles = [q for q in askable if q.key not in listed]
+        remaining = len(singles) + (1 if checklist else 0)
+        asked = len(encounter.answers) + len(encounter.skipped)
         for question in askable:
+            if checklist and question.stage == DISCRIMINATOR:
+                return QuestionView(
+                    key=DISCRIMINATORS_KEY,
+                    text=_("Look for each sign on this list: tick every one present."),
+                    label=_("Discriminators"),
+                    asked=asked,
+                    why=_("Each of these signs would raise the category by itself."),
+                    remaining=remaining,
+                    choices=tuple(checklist),
+                )
             vital = question.stage == VITAL
             definition = protocol.findings.get(question.key)
             if question.key == PREGNANCY_KEY:
@@ -317,9 +420,9 @@ class EncounterFlow(ABC):
                     key=question.key,
                     text=question.text,
                     label=_("Pregnancy"),
-                    asked=len(encounter.answers) + len(encounter.skipped),
+                    asked=asked,
                     why=question.reason,
-                    remaining=len(askable),
+                    remaining=remaining,
                 )
             return QuestionView(
                 key=question.key,
@@ -329,16 +432,24 @@ class EncounterFlow(ABC):
                 else protocol_text(definition.label)
                 if definition
                 else question.key,
-                asked=len(encounter.answers) + len(encounter.skipped),
+                asked=asked,
                 why=question.reason,
                 vital=vital,
-                remaining=len(askable),
+                remaining=remaining,
             )
         return None
 
     def unanswer(self, encounter: Encounter, key: str) -> None:
         """Forget the answer to one interview question (the nurse went back to it): a sign's
-        yes / no / not known, a measurement or its could-not-be-measured reason, pregnancy."""
+        yes / no / not known, a measurement or its could-not-be-measured reason, pregnancy, or
+        the discriminator checklist (shown again with its ticks)."""
+        if key == DISCRIMINATORS_KEY:
+            for finding_id in encounter.checklist:
+                encounter.answers.pop(finding_id, None)
+            encounter.checklist_done = False
+            encounter.step = "questions"
+            self.save_draft(encounter)
+            return
         encounter.skipped.discard(key)
         encounter.answers.pop(key, None)
         encounter.unmeasurable.pop(key, None)

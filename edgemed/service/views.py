@@ -54,9 +54,13 @@ class ProposedFinding:
         }
 
 
+# The key of the discriminator checklist, asked as one question (edgemed.service.flow).
+DISCRIMINATORS_KEY = "__discriminators__"
+
+
 @dataclass(frozen=True)
 class SignChoice:
-    """One emergency sign on the checklist, with whether the nurse ticked it."""
+    """One sign on a checklist (emergency signs, discriminators), with whether it is ticked."""
 
     finding_id: str
     label: str
@@ -66,8 +70,10 @@ class SignChoice:
 
 @dataclass(frozen=True)
 class QuestionView:
-    """The next interview question, in the nurse's language: a sign (yes / no / not known) or,
-    when ``vital`` is set, a measurement to type."""
+    """The next interview question, in the nurse's language: a sign (yes / no / not known),
+    when ``vital`` is set a measurement to type, or, when ``choices`` is set (key
+    ``DISCRIMINATORS_KEY``), the discriminator checklist: tick every sign present, the others
+    are recorded absent."""
 
     key: str
     text: str
@@ -78,6 +84,12 @@ class QuestionView:
     # How many questions are still pending, this one included (the interview may ask fewer:
     # an answer can end it, or more: a yes can open a sign that counts only in company).
     remaining: int = 1
+    # The discriminator checklist's signs, in the order to look for them (empty otherwise).
+    choices: tuple[SignChoice, ...] = ()
+
+    @property
+    def checklist(self) -> bool:
+        return self.key == DISCRIMINATORS_KEY
 
 
 @dataclass(frozen=True)

@@ -77,12 +77,15 @@ def app_screen(pilot: Pilot[None]) -> str:
 
 async def interview(pilot: Pilot[None], vital: list[str], sign: str = "n") -> None:
     """Answer the interview until the result: each asked vital with the keys in ``vital``
-    (e.g. ["enter", "enter"]: not measured, no reason), each sign with ``sign``."""
+    (e.g. ["enter", "enter"]: not measured, no reason), each sign with ``sign``; the
+    discriminator checklist is submitted as it stands (Ctrl+N: unticked = absent)."""
     for _ in range(80):
         if app_screen(pilot) != "QuestionsScreen":
             return
         question = pilot.app.screen.question  # type: ignore[attr-defined]
-        if question is not None and question.vital:
+        if question is not None and question.checklist:
+            await pilot.press("ctrl+n")
+        elif question is not None and question.vital:
             await pilot.press(*vital)
         else:
             await pilot.press(sign)

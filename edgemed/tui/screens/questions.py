@@ -1,4 +1,5 @@
-"""Step 5: the interview's questions, one at a time, until the category cannot change."""
+"""Step 5: the interview's questions, one at a time, until the category cannot change; the
+discriminators that decide alone come as one checklist (tick every sign present, Ctrl+N)."""
 
 from __future__ import annotations
 
@@ -7,22 +8,24 @@ from typing import ClassVar
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Footer, Input, ListView, OptionList, Static
 from textual.widgets.option_list import Option
 
 from edgemed.errors import EdgemedError
 from edgemed.i18n import N_, _
 from edgemed.protocol import Presence
-from edgemed.service import QuestionView, TriageResult
+from edgemed.service import DISCRIMINATORS_KEY, QuestionView, TriageResult
 from edgemed.tui.screens.base import EncounterScreen
 from edgemed.tui.screens.vitals import CHOICES
 from edgemed.tui.text import say, show
+from edgemed.tui.widgets.ticklist import Tick, TickList
 
 NOT_MEASURED = "-not-measured-"
 
 
 class QuestionsScreen(EncounterScreen):
-    """y = yes, n = no, u = not known. Then the decision, saved before it is shown."""
+    """y = yes, n = no, u = not known; on the discriminator checklist Space ticks and Ctrl+N
+    submits. Then the decision, saved before it is shown."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer('present')", N_("Yes")),
@@ -38,6 +41,7 @@ class QuestionsScreen(EncounterScreen):
         self.question: QuestionView | None = None
         # The questions answered on this screen, in order: Ctrl+B goes back through them.
         self.history: list[str] = []
+        self.checklist: TickList | None = None
 
     def compose(self) -> ComposeResult:
         yield self.who()
@@ -54,6 +58,8 @@ class QuestionsScreen(EncounterScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         vital = self.question is not None and self.question.vital
+        if action == "answer" and self.question is not None and self.question.checklist:
+            return False  # the checklist is ticked (Space) and submitted (Ctrl+N)
         if action == "back":
             return True
         if action == "unmeasurable":
@@ -72,6 +78,7 @@ class QuestionsScreen(EncounterScreen):
             self.report(error)
             return
         if self.question is None:
+            self.show_checklist(None)
             self.query_one("#choice", OptionList).display = False
             self.query_one("#measure", Input).disabled = True
             self.query_one("#reason", Input).disabled = True
@@ -82,6 +89,7 @@ class QuestionsScreen(EncounterScreen):
             self.finish()
             return
         question = self.question
+        self.show_checklist(question)
         number = len(self.history) + 1
         self.query_one("#progress", Static).update(
             show(
@@ -90,13 +98,19 @@ class QuestionsScreen(EncounterScreen):
                 )
             )
         )
-        self.query_one("#question", Static).update(show(question.text))
+        self.query_one("#question", Static).update(
+            show(
+                _("Discriminators: tick every one present (space), then Ctrl+N")
+                if question.checklist
+                else question.text
+            )
+        )
         self.query_one("#why", Static).update(show(question.why))
         choice = question.key in CHOICES and question.vital
         measure = self.query_one("#measure", Input)
         measure.value = ""
         measure.disabled = not question.vital or choice
-        measure.display = not choice
+        measure.display = not choice and not question.checklist
         options = self.query_one("#choice", OptionList)
         options.clear_options()
         options.display = choice
@@ -117,7 +131,9 @@ class QuestionsScreen(EncounterScreen):
             if question.vital
             else ""
         )
-        if choice:
+        if question.checklist:
+            keys = _("Up/Down moves, Space ticks; Ctrl+N: done (unticked = absent). Ctrl+B: back.")
+        elif choice:
             keys = _(
                 "Up/Down and Enter chooses. Cannot assess: Ctrl+U, then the reason. Ctrl+B: back."
             )
@@ -131,8 +147,32 @@ class QuestionsScreen(EncounterScreen):
         else:
             keys = _("y = yes, n = no, u = not known, Ctrl+B = back")
             self.set_focus(None)
+        if question.checklist and self.checklist is not None:
+            self.checklist.focus()
         self.query_one("#keys", Static).update(show(keys))
         self.refresh_bindings()
+
+    def show_checklist(self, question: QuestionView | None) -> None:
+        """The checklist's ticks in place of the yes/no answer, or no checklist."""
+        if self.checklist is not None:
+            self.checklist.remove()
+            self.checklist = None
+        if question is None or not question.checklist:
+            return
+        self.checklist = TickList(
+            [(c.finding_id, say(c.label), c.ticked) for c in question.choices],
+            classes="checklist",
+        )
+        self.mount(self.checklist, after="#why")
+
+    def on_list_view_highlighted(self, event: ListView.Highlighted) -> None:
+        """The highlighted sign's description, to look for it as the protocol says."""
+        if self.question is None or not self.question.checklist:
+            return
+        item = event.item
+        if isinstance(item, Tick):
+            described = {c.finding_id: c.description for c in self.question.choices}
+            self.query_one("#why", Static).update(show(described.get(item.key, "")))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if self.question is None or not self.question.vital:
@@ -220,7 +260,16 @@ class QuestionsScreen(EncounterScreen):
         self.answered(self.question.key)
 
     def action_next(self) -> None:
-        """Ctrl+N skips the remaining questions: the decision is made on what is known."""
+        """Ctrl+N submits the discriminator checklist; on any other question it skips the
+        remaining questions: the decision is made on what is known."""
+        if self.question is not None and self.question.checklist and self.checklist is not None:
+            try:
+                self.session.set_discriminators(self.encounter, self.checklist.ticked)
+            except EdgemedError as error:
+                self.report(error)
+                return
+            self.answered(DISCRIMINATORS_KEY)
+            return
         self.question = None
         self.query_one("#message", Static).update(show(_("Deciding and saving...")))
         self.finish()
