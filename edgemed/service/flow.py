@@ -446,6 +446,7 @@ class EncounterFlow(ABC):
         if key == DISCRIMINATORS_KEY:
             for finding_id in encounter.checklist:
                 encounter.answers.pop(finding_id, None)
+                encounter.skipped.discard(finding_id)
             encounter.checklist_done = False
             encounter.step = "questions"
             self.save_draft(encounter)
@@ -465,7 +466,21 @@ class EncounterFlow(ABC):
         """The nurse's answer to a question about a sign (not known = not asked again).
 
         The interview's pregnancy question (key ``pregnant``) sets the patient's pregnancy.
+        The discriminator checklist answered as a whole: no = none present (as submitted with
+        nothing ticked), not known = each sign on it not known (not asked again).
         """
+        if finding_id == DISCRIMINATORS_KEY:
+            if presence is Presence.PRESENT:
+                raise InputError(_("Tick the signs that are present on the checklist."))
+            if presence is Presence.ABSENT:
+                self.set_discriminators(encounter, set())
+                return
+            listed = [c.finding_id for c in self.discriminators(encounter)]
+            encounter.skipped.update(listed)
+            encounter.checklist = dict.fromkeys(listed, False)
+            encounter.checklist_done = True
+            self.save_draft(encounter)
+            return
         if presence is Presence.UNKNOWN:
             encounter.skipped.add(finding_id)
         if finding_id == PREGNANCY_KEY:
