@@ -29,6 +29,7 @@ from .encounter import VITAL_FIELDS, Encounter
 
 if TYPE_CHECKING:
     from edgemed.interview import Question
+    from edgemed.protocol.definition import FindingDefinition
 from .log import EncounterLog
 from .views import (
     DISCRIMINATORS_KEY,
@@ -86,6 +87,15 @@ def parse_age(text: str) -> tuple[float | None, int | None]:
     if not 0 <= years < 130:
         raise InputError(_("Age {text!r} is not possible.").format(text=text))
     return years, None
+
+
+def _described(definition: FindingDefinition) -> str:
+    """What to look for: the protocol's description where the catalog translates it, else the
+    sign's question (always in the catalogs), never English in another language."""
+    described = protocol_text(definition.description)
+    if current_language() == "en" or described != definition.description:
+        return described
+    return protocol_text(definition.question)
 
 
 class EncounterFlow(ABC):
@@ -357,12 +367,7 @@ class EncounterFlow(ABC):
             definition = protocol.findings[fid]
             ticked = encounter.checklist.get(fid, fid in confirmed)
             choices.append(
-                SignChoice(
-                    fid,
-                    protocol_text(definition.label),
-                    protocol_text(definition.description),
-                    ticked,
-                )
+                SignChoice(fid, protocol_text(definition.label), _described(definition), ticked)
             )
         return choices
 

@@ -111,6 +111,29 @@ def _concern(session: Session) -> tuple[Screen[Any], ...]:
     return result, ConcernScreen(session, result.encounter, result.result.category)
 
 
+def _checklist(session: Session) -> Screen[Any]:
+    """A walking, talking adult with every vital measured: the discriminator checklist is the
+    first question (no proposal taken from the complaint: the list does not depend on a model)."""
+    encounter = session.new_encounter()
+    encounter.started_at = FIXED_NOW
+    session.set_patient(encounter, name="Ruth A", age="25", complaint="small cut on the finger")
+    session.set_signs(encounter, set())
+    session.set_vitals(
+        encounter,
+        {
+            "rr": "14",
+            "hr": "78",
+            "sbp": "124",
+            "temp_c": "36,8",
+            "spo2": "98",
+            "avpu": "A",
+            "mobility": "walking",
+            "cap_refill_s": "2",
+        },
+    )
+    return QuestionsScreen(encounter)
+
+
 def _result(session: Session) -> Screen[Any]:
     encounter = _encounter(session, "questions")
     return ResultScreen(encounter, session.finish(encounter))
@@ -139,6 +162,7 @@ SCREENS: dict[str, ScreenMaker] = {
     "signs": lambda s: SignsScreen(_encounter(s, "signs")),
     "vitals": lambda s: VitalsScreen(_encounter(s, "vitals")),
     "questions": lambda s: QuestionsScreen(_encounter(s, "questions")),
+    "checklist": _checklist,
     "result": _result,
     "result-incomplete": _incomplete,
     "concern": _concern,
