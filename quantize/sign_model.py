@@ -116,16 +116,35 @@ def build_model(encoder_dir: Path, n_signs: int) -> Any:
     import torch
     from transformers import BertModel
 
+    class Head(torch.nn.Module):
+        """Per sign: a query over the tokens' keys picks the words that concern it; the words'
+        states, weighed by that attention, give its four logits."""
+
+        def __init__(self, width: int) -> None:
+            super().__init__()
+            self.queries = torch.nn.Parameter(torch.randn(n_signs, width) * 0.1)
+            self.keys = torch.nn.Linear(width, width)
+            self.out = torch.nn.Parameter(torch.randn(n_signs, len(CLASSES), width) * 0.02)
+            self.bias = torch.nn.Parameter(torch.zeros(n_signs, len(CLASSES)))
+            self.dropout = torch.nn.Dropout(0.1)
+
+        def forward(
+            self, hidden: torch.Tensor, attention_mask: torch.Tensor
+        ) -> tuple[torch.Tensor, torch.Tensor]:
+            hidden = self.dropout(hidden)
+            keys = torch.tanh(self.keys(hidden))
+            scores = torch.einsum("btw,sw->bts", keys, self.queries)
+            scores = scores.masked_fill(attention_mask.unsqueeze(-1) == 0, -1e4)
+            attention = torch.softmax(scores, dim=1)  # over the tokens, per sign
+            pooled = torch.einsum("bts,btw->bsw", attention, hidden)
+            logits = torch.einsum("bsw,scw->bsc", pooled, self.out) + self.bias
+            return logits, attention
+
     class SignModel(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.encoder = BertModel.from_pretrained(encoder_dir, add_pooling_layer=False)
-            width = self.encoder.config.hidden_size
-            self.queries = torch.nn.Parameter(torch.randn(n_signs, width) * 0.02)
-            self.shared = torch.nn.Linear(width, len(CLASSES))
-            self.per_sign = torch.nn.Parameter(torch.zeros(n_signs, len(CLASSES), width))
-            self.bias = torch.nn.Parameter(torch.zeros(n_signs, len(CLASSES)))
-            self.dropout = torch.nn.Dropout(0.1)
+            self.head = Head(self.encoder.config.hidden_size)
 
         def forward(
             self, input_ids: torch.Tensor, attention_mask: torch.Tensor
@@ -133,13 +152,16 @@ def build_model(encoder_dir: Path, n_signs: int) -> Any:
             hidden = self.encoder(
                 input_ids=input_ids, attention_mask=attention_mask
             ).last_hidden_state
-            hidden = self.dropout(hidden)
-            scores = torch.einsum("btw,sw->bts", hidden, self.queries)
-            scores = scores.masked_fill(attention_mask.unsqueeze(-1) == 0, -1e4)
-            attention = torch.softmax(scores, dim=1)  # over the tokens, per sign
-            pooled = torch.einsum("bts,btw->bsw", attention, hidden)
-            logits = self.shared(pooled) + torch.einsum("bsw,scw->bsc", pooled, self.per_sign)
-            return logits + self.bias, attention
+            return self.head(hidden, attention_mask)
+
+        def upper(
+            self, hidden: torch.Tensor, attention_mask: torch.Tensor, start: int
+        ) -> tuple[torch.Tensor, torch.Tensor]:
+            """From the states after layer ``start`` (cached) through the rest and the head."""
+            extended = (1.0 - attention_mask[:, None, None, :].to(hidden.dtype)) * -1e4
+            for layer in self.encoder.encoder.layer[start:]:
+                hidden = layer(hidden, attention_mask=extended)[0]
+            return self.head(hidden, attention_mask)
 
     return SignModel()
 
@@ -164,6 +186,13 @@ def _batch(
     return ids, mask, target
 
 
+# The lower layers stay as e5 learnt them (computed once and cached); the upper ones and the head
+# are trained. On 2 CPU cores this is what keeps a training run in minutes.
+FROZEN_LAYERS = 8
+# "none" is by far the commonest answer for any one sign: weigh the others up.
+CLASS_WEIGHTS = (1.0, 5.0, 5.0, 5.0)
+
+
 def train(
     encoder_dir: Path,
     examples: list[Example],
@@ -171,14 +200,19 @@ def train(
     out: Path,
     *,
     epochs: int = 4,
+    head_epochs: int = 25,
     batch_size: int = 32,
     learning_rate: float = 5e-5,
     seed: int = 7,
     validation_share: float = 0.1,
     threads: int = 2,
+    frozen_layers: int = FROZEN_LAYERS,
     progress: Callable[[str], None] = print,
 ) -> TrainingReport:
-    """Fine-tune and save the model (encoder folder + head) to ``out``."""
+    """Fine-tune and save the model (encoder folder + head) to ``out``.
+
+    Two phases over the states of the frozen lower layers (computed once): the head alone
+    (``head_epochs``, fast), then the upper layers and the head together (``epochs``)."""
     import torch
 
     torch.manual_seed(seed)
@@ -187,76 +221,112 @@ def train(
     training, validation = split(examples, seed, validation_share)
     tokenizer = UnigramTokenizer.load(encoder_dir / "unigram.json")
     model = build_model(encoder_dir, len(signs))
-    model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
-    head = [model.queries, model.per_sign, model.bias, *model.shared.parameters()]
-    head_ids = {id(p) for p in head}
-    body = [p for p in model.parameters() if p.requires_grad and id(p) not in head_ids]
-    optimiser = torch.optim.AdamW(
-        [{"params": body, "lr": learning_rate}, {"params": head, "lr": learning_rate * 20}],
-        weight_decay=0.01,
-    )
-    steps = epochs * ((len(training) + batch_size - 1) // batch_size)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimiser, max_lr=[learning_rate, learning_rate * 20], total_steps=steps, pct_start=0.1
-    )
-    # "none" is by far the commonest answer for any one sign: weigh the others up.
-    weights = torch.tensor([1.0, 4.0, 4.0, 4.0])
-    report = TrainingReport(len(training), len(validation), epochs, 0.0)
+    model.eval()
     started = time.monotonic()
-    step = 0
-    for epoch in range(epochs):
+
+    def cache(items: Sequence[Example]) -> tuple[list[Any], list[Any]]:
+        """Per batch: the states after the frozen layers, and after the last one (for the
+        head-alone phase), with the mask and the targets."""
+        lower, top = [], []
+        with torch.no_grad():
+            for start in range(0, len(items), batch_size):
+                ids, mask, target = _batch(tokenizer, items[start : start + batch_size], signs)
+                states = model.encoder(
+                    input_ids=ids, attention_mask=mask, output_hidden_states=True
+                ).hidden_states
+                lower.append((states[frozen_layers], mask, target))
+                top.append((states[-1], mask, target))
+        return lower, top
+
+    rng.shuffle(training)
+    cached, cached_top = cache(training)
+    held, held_top = cache(validation)
+    last = len(model.encoder.encoder.layer)
+    progress(f"lower {frozen_layers} layers cached ({time.monotonic() - started:.0f} s)")
+    weights = torch.tensor(CLASS_WEIGHTS)
+    report = TrainingReport(len(training), len(validation), head_epochs + epochs, 0.0)
+
+    def run(
+        epochs_: int,
+        parameters: list[Any],
+        rates: list[float],
+        label: str,
+        batches: list[Any],
+        checks: list[Any],
+        start: int,
+    ) -> None:
+        optimiser = torch.optim.AdamW(
+            [{"params": p, "lr": r} for p, r in zip(parameters, rates, strict=True)],
+            weight_decay=0.01,
+        )
+        steps = max(1, epochs_ * len(batches))
+        schedule = torch.optim.lr_scheduler.OneCycleLR(
+            optimiser, max_lr=rates, total_steps=steps, pct_start=0.1
+        )
         model.train()
-        rng.shuffle(training)
-        total = 0.0
-        for start in range(0, len(training), batch_size):
-            ids, mask, target = _batch(tokenizer, training[start : start + batch_size], signs)
-            logits, _attention = model(ids, mask)
-            loss = torch.nn.functional.cross_entropy(
-                logits.reshape(-1, len(CLASSES)), target.reshape(-1), weight=weights
-            )
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimiser.step()
-            schedule.step()
-            optimiser.zero_grad()
-            total += float(loss)
-            step += 1
-            if step % 10 == 0:
-                progress(
-                    f"epoch {epoch + 1}/{epochs} step {step}/{steps} loss {float(loss):.4f} "
-                    f"({time.monotonic() - started:.0f} s)"
+        for epoch in range(epochs_):
+            order = list(range(len(batches)))
+            rng.shuffle(order)
+            total = 0.0
+            for i in order:
+                states, mask, target = batches[i]
+                logits, _ = model.upper(states, mask, start)
+                loss = torch.nn.functional.cross_entropy(
+                    logits.reshape(-1, len(CLASSES)), target.reshape(-1), weight=weights
                 )
-        report.losses.append(total / max(1, (len(training) + batch_size - 1) // batch_size))
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimiser.step()
+                schedule.step()
+                optimiser.zero_grad()
+                total += loss.item()
+            report.losses.append(round(total / len(batches), 4))
+            recall, precision = _validate(model, checks, start)
+            progress(
+                f"{label} epoch {epoch + 1}/{epochs_}: loss {report.losses[-1]:.4f}, validation "
+                f"recall {recall:.3f} precision {precision:.3f} "
+                f"({time.monotonic() - started:.0f} s)"
+            )
+        model.eval()
+
+    head = list(model.head.parameters())
+    run(head_epochs, [head], [3e-3], "head", cached_top, held_top, last)
+    upper = [p for layer in model.encoder.encoder.layer[frozen_layers:] for p in layer.parameters()]
+    run(
+        epochs,
+        [upper, head],
+        [learning_rate, 1e-3],
+        "upper layers + head",
+        cached,
+        held,
+        frozen_layers,
+    )
     report.seconds = time.monotonic() - started
-    recall, precision = _validate(model, tokenizer, validation, signs)
+    recall, precision = _validate(model, held, frozen_layers)
     report.validation_recall, report.validation_precision = recall, precision
     save(model, tokenizer, signs, encoder_dir, out, report)
     return report
 
 
-def _validate(
-    model: Any, tokenizer: UnigramTokenizer, examples: Sequence[Example], signs: Sequence[str]
-) -> tuple[float, float]:
-    """Recall and precision of "present" on the validation split (from the training corpus)."""
+def _validate(model: Any, held: Sequence[tuple[Any, Any, Any]], start: int) -> tuple[float, float]:
+    """Recall and precision of "present" (argmax) on the validation split (training corpus)."""
     import torch
 
-    if not examples:
+    if not held:
         return 0.0, 0.0
+    was_training = model.training
     model.eval()
     hits = wrong = missed = 0
     with torch.no_grad():
-        for start in range(0, len(examples), 64):
-            ids, mask, target = _batch(tokenizer, examples[start : start + 64], signs)
-            logits, _ = model(ids, mask)
-            predicted = logits.argmax(-1)
+        for states, mask, target in held:
+            logits, _ = model.upper(states, mask, start)
+            said = logits.argmax(-1) == 1
             truth = target == 1
-            said = predicted == 1
             hits += int((truth & said).sum())
             wrong += int((~truth & said).sum())
             missed += int((truth & ~said).sum())
-    recall = hits / max(1, hits + missed)
-    precision = hits / max(1, hits + wrong)
-    return recall, precision
+    model.train(was_training)
+    return hits / max(1, hits + missed), hits / max(1, hits + wrong)
 
 
 def save(
@@ -273,15 +343,7 @@ def save(
     out.mkdir(parents=True, exist_ok=True)
     model.encoder.save_pretrained(out)
     tokenizer.save(out / "unigram.json")
-    torch.save(
-        {
-            "queries": model.queries.detach(),
-            "per_sign": model.per_sign.detach(),
-            "bias": model.bias.detach(),
-            "shared": model.shared.state_dict(),
-        },
-        out / "sign_head.pt",
-    )
+    torch.save(model.head.state_dict(), out / "sign_head.pt")
     meta = {
         "signs": list(signs),
         "classes": list(CLASSES),
@@ -300,11 +362,6 @@ def load_trained(folder: Path) -> tuple[Any, UnigramTokenizer, list[str]]:
     meta = json.loads((folder / HEAD_FILE).read_text(encoding="utf-8"))
     signs = list(meta["signs"])
     model = build_model(folder, len(signs))
-    head = torch.load(folder / "sign_head.pt")
-    with torch.no_grad():
-        model.queries.copy_(head["queries"])
-        model.per_sign.copy_(head["per_sign"])
-        model.bias.copy_(head["bias"])
-    model.shared.load_state_dict(head["shared"])
+    model.head.load_state_dict(torch.load(folder / "sign_head.pt"))
     model.eval()
     return model, UnigramTokenizer.load(folder / "unigram.json"), signs
