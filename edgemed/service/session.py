@@ -130,7 +130,7 @@ class Session(EncounterFlow):
         return _(
             "The encounter log can be read but not written: {reason}. Call the person who "
             "looks after this computer; `edgemed logs verify` says more."
-        ).format(reason=reason)
+        ).format(reason=reason.rstrip("."))
 
     def lock(self) -> None:
         """Lock the log (auto-lock, switch user): the next step needs a passphrase again."""
