@@ -158,6 +158,8 @@ def build(
     from edgemed.bundle.targets import find_target
     from edgemed.errors import InputError
 
+    # An unknown target is the likelier mistake: name the known ones before anything else.
+    target = find_target(target_id).with_versions(python_version, glibc)
     if unsigned and signing_key is not None:
         raise InputError(_("--unsigned and --signing-key exclude each other."))
     if not unsigned and signing_key is None:
@@ -170,7 +172,6 @@ def build(
                        "or --unsigned for a bundle devices accept only with --allow-unsigned."),
             )  # fmt: skip
 
-    target = find_target(target_id).with_versions(python_version, glibc)
     request = BuildRequest(
         target=target,
         out=out,
