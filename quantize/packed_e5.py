@@ -218,17 +218,25 @@ def write_hf_folder(packed: PackedE5, out: Path, keep: set[str] | None = None) -
     return out
 
 
-def embed(model: Any, tokenizer: UnigramTokenizer, texts: list[str], prefix: str) -> np.ndarray:
-    """e5's sentence embedding with PyTorch: mean over the tokens, L2-normalised."""
+def padded(tokenizer: UnigramTokenizer, texts: list[str], max_tokens: int = 512) -> tuple[Any, Any]:
+    """Token ids of ``texts`` padded to one width, and the attention mask (torch tensors)."""
     import torch
 
-    encoded = [tokenizer.encode(prefix + text) for text in texts]
+    encoded = [tokenizer.encode(text, max_tokens) for text in texts]
     width = max(len(ids) for ids in encoded)
     ids = torch.full((len(encoded), width), tokenizer.pad, dtype=torch.long)
     mask = torch.zeros((len(encoded), width), dtype=torch.long)
     for i, row in enumerate(encoded):
         ids[i, : len(row)] = torch.tensor(row)
         mask[i, : len(row)] = 1
+    return ids, mask
+
+
+def embed(model: Any, tokenizer: UnigramTokenizer, texts: list[str], prefix: str) -> np.ndarray:
+    """e5's sentence embedding with PyTorch: mean over the tokens, L2-normalised."""
+    import torch
+
+    ids, mask = padded(tokenizer, [prefix + text for text in texts])
     with torch.no_grad():
         hidden = model(input_ids=ids, attention_mask=mask).last_hidden_state
     summed = (hidden * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)

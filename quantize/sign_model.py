@@ -171,13 +171,9 @@ def _batch(
 ) -> tuple[Any, Any, Any]:
     import torch
 
-    encoded = [tokenizer.encode(PREFIX + e.text, MAX_TOKENS) for e in examples]
-    width = max(len(ids) for ids in encoded)
-    ids = torch.full((len(encoded), width), tokenizer.pad, dtype=torch.long)
-    mask = torch.zeros((len(encoded), width), dtype=torch.long)
-    for i, row in enumerate(encoded):
-        ids[i, : len(row)] = torch.tensor(row)
-        mask[i, : len(row)] = 1
+    from quantize.packed_e5 import padded
+
+    ids, mask = padded(tokenizer, [PREFIX + e.text for e in examples], MAX_TOKENS)
     index = {s: i for i, s in enumerate(signs)}
     target = torch.zeros((len(examples), len(signs)), dtype=torch.long)
     for i, e in enumerate(examples):
