@@ -8,6 +8,7 @@ mixing artifacts of two models in one manifest would be a silent lie.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sys
@@ -170,32 +171,46 @@ def evaluate_artifacts(
         return cache[key]
 
     for item in built:
-        if item.format == "gguf":
-            run, speed = evaluation.gguf_logits(item.path)
-        else:
-            run, speed = evaluation.onnx_logits(item.path)
-        bar = click.progressbar(
-            length=len(ids),
-            label=_("eval   {id}").format(id=item.id),
-            show_eta=True,
-            file=sys.stderr,
+        with contextlib.ExitStack() as stack:
+            run: evaluation.Logits
+            speed: Callable[[], float]
+            if item.format == "gguf":
+                child = stack.enter_context(evaluation.gguf_logits(item.path))
+                run, speed = child.logits, child.speed
+            else:
+                run, speed = evaluation.onnx_logits(item.path)
+            _evaluate_one(item, source, run, speed, ids, max_kld, say)
+
+
+def _evaluate_one(
+    item: bundle.BuiltArtifact,
+    source: evaluation.Logits,
+    run: evaluation.Logits,
+    speed: Callable[[], float],
+    ids: list[int],
+    max_kld: float,
+    say: Say,
+) -> None:
+    bar = click.progressbar(
+        length=len(ids),
+        label=_("eval   {id}").format(id=item.id),
+        show_eta=True,
+        file=sys.stderr,
+    )
+    with bar:
+        quality = evaluation.compare(source, run, ids, progress=bar.update)
+    item.metrics = quality.metrics()
+    item.metrics["tokens_per_s"] = round(speed(), 2)
+    item.metrics["recommended"] = 1.0 if quality.kld <= max_kld else 0.0
+    say(
+        _("eval   {id}: ppl {ppl:.3f}, KLD {kld:.5f}, same top {top:.1%}, {tps:.1f} tok/s").format(
+            id=item.id,
+            ppl=quality.perplexity,
+            kld=quality.kld,
+            top=quality.same_top,
+            tps=item.metrics["tokens_per_s"],
         )
-        with bar:
-            quality = evaluation.compare(source, run, ids, progress=bar.update)
-        item.metrics = quality.metrics()
-        item.metrics["tokens_per_s"] = round(speed(), 2)
-        item.metrics["recommended"] = 1.0 if quality.kld <= max_kld else 0.0
-        say(
-            _(
-                "eval   {id}: ppl {ppl:.3f}, KLD {kld:.5f}, same top {top:.1%}, {tps:.1f} tok/s"
-            ).format(
-                id=item.id,
-                ppl=quality.perplexity,
-                kld=quality.kld,
-                top=quality.same_top,
-                tps=item.metrics["tokens_per_s"],
-            )
-        )
+    )
 
 
 def convert(request: ConvertRequest, say: Say) -> BuildResult:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from quantize.gguf_logits import GgufLogits
+
 DATA_DIR = Path(__file__).parent / "data"
 # llama.cpp's q4_K_M on Llama-3-8B loses 0.031 nats; past 0.1 a quant visibly changes answers.
 DEFAULT_MAX_KLD = 0.1
@@ -92,27 +94,14 @@ def torch_logits(source_dir: Path) -> Logits:
     return run
 
 
-def gguf_logits(path: Path, threads: int | None = None) -> tuple[Logits, Callable[[], float]]:
-    """Logits from llama.cpp (f16 KV cache, as the clinic runs it) and a speed probe."""
-    import llama_cpp
+def gguf_logits(path: Path, threads: int | None = None) -> GgufLogits:
+    """Logits from llama.cpp (f16 KV cache, as the clinic runs it) and a speed probe.
 
-    model = llama_cpp.Llama(
-        str(path), n_ctx=WINDOW * 2, logits_all=True, verbose=False, n_threads=threads
-    )
-
-    def run(ids: list[int]) -> np.ndarray:
-        model.reset()
-        model.eval(ids)
-        return np.asarray(model.scores[: len(ids)], dtype=np.float32)
-
-    def speed() -> float:
-        model.reset()
-        started = time.perf_counter()
-        out = model.create_completion("The nurse", max_tokens=32, temperature=0.0, stream=False)
-        produced = int(out["usage"]["completion_tokens"])  # type: ignore[index]
-        return produced / max(time.perf_counter() - started, 1e-9)
-
-    return run, speed
+    llama.cpp runs in a child process (quantize/gguf_logits.py), on the GPU when
+    llama-cpp-python was built with offload: this process, which holds torch, never imports
+    llama_cpp. Close the result (or use it in ``with``) when done.
+    """
+    return GgufLogits(path, n_ctx=WINDOW * 2, threads=threads)
 
 
 def onnx_logits(folder: Path) -> tuple[Logits, Callable[[], float]]:
