@@ -134,7 +134,8 @@ def parse_facts(
         machine=record.machine,
         cpu_model=model,
         cpu_features=features,
-        physical_cores=record.physical_cores,
+        # Never more cores than CPUs this process may use (psutil counts the whole host).
+        physical_cores=max(1, min(record.physical_cores, record.logical_cores or 1)),
         logical_cores=record.logical_cores,
         ram_mb=record.ram_mb,
         available_ram_mb=record.available_ram_mb,
@@ -168,17 +169,43 @@ def _nvidia_smi() -> str:
     return result.stdout if result.returncode == 0 else ""
 
 
+def _usable_cpus() -> list[int]:
+    """The logical CPUs this process may run on (a container or taskset may allow fewer)."""
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return list(range(os.cpu_count() or 1))
+
+
+def physical_cores_of(cpus: list[int], sys_cpu: Path = Path("/sys/devices/system/cpu")) -> int:
+    """Distinct (package, core) pairs among ``cpus``, from Linux's CPU topology; 0 if unknown.
+
+    Two hyper-threads of one core share its arithmetic units, so llama.cpp runs no faster on
+    both than on one: threads are counted in these cores, not in logical CPUs.
+    """
+    cores: set[tuple[str, str]] = set()
+    for cpu in cpus:
+        topology = sys_cpu / f"cpu{cpu}" / "topology"
+        core = _read(str(topology / "core_id")).strip()
+        if not core:
+            return 0
+        cores.add((_read(str(topology / "physical_package_id")).strip(), core))
+    return len(cores)
+
+
 def read_system_record(disk_path: Path | None = None) -> SystemRecord:
     """Read this machine's raw facts (Linux /proc and /sys; other systems give what psutil has)."""
     memory = psutil.virtual_memory()
     where = disk_path if disk_path is not None else Path.home()
     while not where.exists() and where != where.parent:
         where = where.parent
+    cpus = _usable_cpus()
+    physical = physical_cores_of(cpus)
     return SystemRecord(
         machine=platform.machine().lower(),
         cpuinfo=_read("/proc/cpuinfo"),
-        physical_cores=psutil.cpu_count(logical=False) or os.cpu_count() or 1,
-        logical_cores=psutil.cpu_count(logical=True) or os.cpu_count() or 1,
+        physical_cores=physical or psutil.cpu_count(logical=False) or len(cpus),
+        logical_cores=len(cpus),
         ram_mb=memory.total // 2**20,
         available_ram_mb=memory.available // 2**20,
         free_disk_mb=shutil.disk_usage(where).free // 2**20,

@@ -96,6 +96,34 @@ def test_two_core_laptop_gets_the_medium_model_at_most() -> None:
     assert advice.tier == "medium"
 
 
+def test_sixteen_core_desktop_gets_a_thread_per_physical_core() -> None:
+    """32 logical CPUs are 16 cores with two hyper-threads each: llama.cpp gets 16 threads."""
+    facts = recorded("desktop-16core-32thread")
+    assert (facts.physical_cores, facts.logical_cores) == (16, 32)
+    assert "AVX-512" in facts.simd
+    advice = advice_for(facts)
+    assert advice.profile.id == "laptop" and advice.threads == 16
+    assert advice.tier == "large"
+    # A 64-core host seen through a 16-CPU container: never more threads than usable CPUs.
+    record = SystemRecord.from_json((FACTS / "desktop-16core-32thread.json").read_text())
+    squeezed = parse_facts(replace(record, physical_cores=64, logical_cores=12))
+    assert advice_for(squeezed).threads == 12
+
+
+def test_physical_cores_come_from_the_cpu_topology(tmp_path: Path) -> None:
+    from edgemed.hardware.facts import physical_cores_of
+
+    for cpu in range(8):  # 2 packages x 2 cores x 2 hyper-threads
+        topology = tmp_path / f"cpu{cpu}" / "topology"
+        topology.mkdir(parents=True)
+        (topology / "physical_package_id").write_text(f"{cpu // 4}\n")
+        (topology / "core_id").write_text(f"{cpu % 2}\n")
+    assert physical_cores_of(list(range(8)), tmp_path) == 4
+    assert physical_cores_of([0, 2], tmp_path) == 1  # two threads of one core
+    assert physical_cores_of([0, 1, 4], tmp_path) == 3
+    assert physical_cores_of([9], tmp_path) == 0  # unknown: the caller falls back to psutil
+
+
 def test_old_laptop_without_avx2_gets_the_small_model() -> None:
     advice = advice_for(recorded("laptop-old-no-avx2"))
     assert advice.tier == "small" and any("AVX2" in w for w in advice.warnings)
