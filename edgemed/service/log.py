@@ -40,6 +40,14 @@ class SavedEncounter:
     decision: Decision
     note: str
     model: str
+    # Why the latest version was saved: "seen" / "left without being seen" close it off the queue.
+    reason: str = ""
+
+
+# Closing reasons: the patient leaves today's queue (the encounter stays in the log and history).
+SEEN = "seen"
+LEFT = "left without being seen"
+CLOSING_REASONS = (SEEN, LEFT)
 
 
 def _record(encounter: Encounter, user: str, model: str | None) -> EncounterRecord:
@@ -113,6 +121,7 @@ def _saved(stored: StoredEncounter) -> SavedEncounter:
         decision=Decision.from_dict(record.decision),
         note=record.handover_note,
         model=record.model_id or "",
+        reason=stored.correction_reason,
     )
 
 
@@ -183,6 +192,13 @@ class EncounterLog:
         saved = self._store.correct_encounter(
             encounter.encounter_id or "", record, reason="handover note"
         )
+        return saved.version
+
+    def close_out(self, encounter_id: str, reason: str) -> int:
+        """A new version of the encounter, its record unchanged, saved with a closing ``reason``
+        (seen, or left without being seen): audited like every version."""
+        current = self._store.get(encounter_id)
+        saved = self._store.correct_encounter(encounter_id, current.record, reason=reason)
         return saved.version
 
     def get(self, encounter_id: str) -> SavedEncounter:

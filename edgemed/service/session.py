@@ -37,7 +37,7 @@ from . import wording
 from .encounter import Encounter, utc_now
 from .flow import EncounterFlow
 from .grounding import Grounding, check_grounding
-from .log import EncounterLog, SavedEncounter
+from .log import CLOSING_REASONS, LEFT, SEEN, EncounterLog, SavedEncounter
 from .models import NoteWriter, TemplateNote, model_choices, open_note_writer
 from .views import (
     EncounterDetail,
@@ -392,7 +392,11 @@ class Session(EncounterFlow):
         now = now or utc_now()
         # The clinic's day is local time, not UTC.
         start = now.astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
-        entries = [self._entry(s, now) for s in self.log.encounters(since=start)]
+        entries = [
+            self._entry(s, now)
+            for s in self.log.encounters(since=start)
+            if s.reason not in CLOSING_REASONS
+        ]
         return sorted(entries, key=lambda e: (e.category.urgency, e.arrived))
 
     def history(self, search: str = "", days: int = 3650) -> list[QueueEntry]:
@@ -415,6 +419,11 @@ class Session(EncounterFlow):
             overdue=waited > decision.target_minutes,
             user=saved.user,
         )
+
+    def mark_seen(self, encounter_id: str, *, left: bool = False) -> int:
+        """The patient was seen (or left without being seen): off today's queue, kept in the
+        log and the history, recorded as a new audited version; returns that version."""
+        return self.log.close_out(encounter_id, LEFT if left else SEEN)
 
     def detail(self, encounter_id: str) -> EncounterDetail:
         saved = self.log.get(encounter_id)

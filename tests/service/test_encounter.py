@@ -279,3 +279,23 @@ def test_the_queue_reads_records_with_the_documented_clinic_number(session: Sess
     session.log._store.save_encounter(tagged)
     queue = session.queue()
     assert len(queue) == 2 and all(e.patient == "John K" for e in queue)
+
+
+def test_a_patient_marked_seen_or_gone_leaves_the_queue_not_the_log(session: Session) -> None:
+    """A RED patient must not stay overdue for ever: seen / left without being seen take an
+    encounter off today's queue as a new, audited version; the history keeps it."""
+    vitals = {"temp_c": "37", "avpu": "A", "mobility": "walking"}
+    first = _to_result(session, "cough", rr="16", hr="80", sbp="120", **vitals)
+    seen = session.finish(first)
+    second = _to_result(session, "sore throat", rr="16", hr="80", sbp="120", **vitals)
+    gone = session.finish(second)
+    assert len(session.queue()) == 2
+    assert session.mark_seen(seen.encounter_id) == 2
+    assert session.mark_seen(gone.encounter_id, left=True) == 2
+    assert session.queue() == []
+    history = {e.encounter_id for e in session.history()}
+    assert {seen.encounter_id, gone.encounter_id} <= history
+    assert session.log.get(gone.encounter_id).reason == "left without being seen"
+    # The record is carried over as it was: the decision is the one the nurse saw.
+    latest = session.log.get(seen.encounter_id)
+    assert latest.reason == "seen" and latest.decision.category is seen.category

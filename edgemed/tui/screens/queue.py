@@ -42,6 +42,8 @@ class QueueScreen(EdgemedScreen):
         Binding("r", "resume", N_("Resume draft")),
         Binding("h", "history", N_("History")),
         Binding("s", "settings", N_("Settings")),
+        Binding("x", "seen", N_("Seen")),
+        Binding("w", "left", N_("Left unseen")),
     ]
 
     def compose(self) -> ComposeResult:
@@ -132,6 +134,35 @@ class QueueScreen(EdgemedScreen):
 
         if encounter is not None:
             self.app.push_screen(screen_for(encounter))
+
+    def _selected(self) -> str | None:
+        table = self.query_one(DataTable)
+        if table.row_count == 0:
+            return None
+        row_key, _column = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return row_key.value
+
+    def action_seen(self) -> None:
+        self._close_out(left=False)
+
+    def action_left(self) -> None:
+        self._close_out(left=True)
+
+    def _close_out(self, *, left: bool) -> None:
+        """Take the highlighted patient off today's queue (kept in the log and the history)."""
+        encounter_id = self._selected()
+        if encounter_id is None:
+            return
+        try:
+            self.session.mark_seen(encounter_id, left=left)
+        except EdgemedError as error:
+            self.report(error)
+            return
+        message = (
+            _("Left without being seen: off the queue.") if left else _("Seen: off the queue.")
+        )
+        self.notify(say(message))
+        self.edgemed.show_queue()
 
     def action_history(self) -> None:
         from edgemed.tui.screens.history import HistoryScreen
