@@ -3,7 +3,7 @@
 - The destination is resolved (``..`` and symlinks followed) and refused when it is one of the
   log's own files (the database, its -wal/-shm, keyring, attempts, lock) or anything inside the
   data folder; an existing file is refused unless ``force``.
-- The content goes to a 0600 temporary file beside the destination (``.<name>.partial-XXXX``),
+- The content goes to a 0600 temporary file beside the destination (``.<name>.partial-<random>``),
   fsynced, then linked (no ``force``: never over a file that appeared meanwhile) or renamed into
   place. On any error the temporary file is removed, so a full disk never leaves half a plaintext
   export behind; a ``kill -9`` can leave the hidden partial file (0600; its name carries the

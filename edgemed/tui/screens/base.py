@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
+from textual import work
 from textual.binding import Binding, BindingsMap, BindingType
 from textual.screen import Screen
 from textual.widgets import Static
 
 from edgemed.errors import EdgemedError
 from edgemed.i18n import N_, _, format_time, is_rtl
-from edgemed.service import Encounter, Session
+from edgemed.service import Encounter, Session, TriageResult
 from edgemed.tui.text import say, show
 
 if TYPE_CHECKING:
@@ -99,6 +100,21 @@ class EncounterScreen(EdgemedScreen):
         """The patient's name, age and arrival time: on every step, so nothing goes to the
         wrong patient."""
         return Static(show(patient_line(self.encounter)), id="who", classes="who")
+
+    # Deciding saves to the encrypted log first (disk work): a worker, the result only after it.
+    @work(thread=True, exclusive=True)
+    def finish(self) -> None:
+        try:
+            result = self.session.finish(self.encounter)
+        except EdgemedError as error:
+            self.app.call_from_thread(self.report, error)
+            return
+        self.app.call_from_thread(self.show_result, result)
+
+    def show_result(self, result: TriageResult) -> None:
+        from edgemed.tui.screens.result import ResultScreen
+
+        self.app.switch_screen(ResultScreen(self.encounter, result))
 
     def typed_values(self) -> dict[str, str]:
         """What is typed on this step and not yet submitted (overridden by the form steps)."""

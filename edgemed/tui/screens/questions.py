@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Input, ListView, OptionList, Static
@@ -14,7 +13,7 @@ from textual.widgets.option_list import Option
 from edgemed.errors import EdgemedError
 from edgemed.i18n import N_, _
 from edgemed.protocol import Presence
-from edgemed.service import DISCRIMINATORS_KEY, QuestionView, TriageResult
+from edgemed.service import DISCRIMINATORS_KEY, QuestionView
 from edgemed.tui.screens.base import EncounterScreen
 from edgemed.tui.screens.vitals import CHOICES
 from edgemed.tui.text import say, show
@@ -273,18 +272,3 @@ class QuestionsScreen(EncounterScreen):
         self.question = None
         self.query_one("#message", Static).update(show(_("Deciding and saving...")))
         self.finish()
-
-    # Saving to the encrypted log is disk work: a worker, and the result only after it.
-    @work(thread=True, exclusive=True)
-    def finish(self) -> None:
-        try:
-            result = self.session.finish(self.encounter)
-        except EdgemedError as error:
-            self.app.call_from_thread(self.report, error)
-            return
-        self.app.call_from_thread(self.show_result, result)
-
-    def show_result(self, result: TriageResult) -> None:
-        from edgemed.tui.screens.result import ResultScreen
-
-        self.app.switch_screen(ResultScreen(self.encounter, result))

@@ -3,13 +3,11 @@ interview at once (straight to the saved result: no vitals screen first)."""
 
 from __future__ import annotations
 
-from textual import work
 from textual.app import ComposeResult
 from textual.widgets import Footer, Static
 
 from edgemed.errors import EdgemedError
 from edgemed.i18n import _
-from edgemed.service import TriageResult
 from edgemed.tui.screens.base import EncounterScreen
 from edgemed.tui.text import say, show
 from edgemed.tui.widgets.ticklist import TickList
@@ -53,18 +51,3 @@ class SignsScreen(EncounterScreen):
             self.finish()
             return
         self.app.switch_screen(VitalsScreen(self.encounter))
-
-    # Saving to the encrypted log is disk work: a worker, and the result only after it.
-    @work(thread=True, exclusive=True)
-    def finish(self) -> None:
-        try:
-            result = self.session.finish(self.encounter)
-        except EdgemedError as error:
-            self.app.call_from_thread(self.report, error)
-            return
-        self.app.call_from_thread(self.show_result, result)
-
-    def show_result(self, result: TriageResult) -> None:
-        from edgemed.tui.screens.result import ResultScreen
-
-        self.app.switch_screen(ResultScreen(self.encounter, result))
