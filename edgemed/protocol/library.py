@@ -63,14 +63,20 @@ def load_protocol(protocol_id: str) -> Protocol:
     return load_protocol_file(data_dir() / f"{protocol_id}.toml")
 
 
-def load_protocol_file(path: Path) -> Protocol:
-    """Read and check one protocol file (any path: tests and reviewers use copies)."""
+def read_toml(path: Path) -> tuple[dict[str, Any], str]:
+    """A data file's parsed TOML and the sha256 of its bytes (what a decision records)."""
     raw = path.read_bytes()
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise InvalidProtocolFile(f"{path.name}: not valid TOML: {error}") from error
-    return _Reader(path, hashlib.sha256(raw).hexdigest()).protocol(data)
+    return data, hashlib.sha256(raw).hexdigest()
+
+
+def load_protocol_file(path: Path) -> Protocol:
+    """Read and check one protocol file (any path: tests and reviewers use copies)."""
+    data, sha256 = read_toml(path)
+    return DataReader(path, sha256).protocol(data)
 
 
 def suggest_findings(protocol: Protocol, finding_id: str) -> list[str]:
@@ -87,7 +93,7 @@ def finding_definition(protocol: Protocol, finding_id: str) -> FindingDefinition
         ) from None
 
 
-class _Reader:
+class DataReader:
     """Turns the parsed TOML into typed values, naming the place of every mistake."""
 
     def __init__(self, path: Path, sha256: str) -> None:

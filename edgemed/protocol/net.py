@@ -14,8 +14,6 @@ interview asks about and what understanding proposes. It is never evaluated itse
 from __future__ import annotations
 
 import functools
-import hashlib
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from importlib import resources
@@ -28,15 +26,10 @@ from edgemed.protocol.definition import (
     FindingDefinition,
     Protocol,
     Rule,
+    Source,
 )
 from edgemed.protocol.domain import Category, Patient, Vitals
-from edgemed.protocol.errors import InvalidProtocolFile
-from edgemed.protocol.library import load_protocol
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+from edgemed.protocol.library import DataReader, load_protocol, read_toml
 
 NET_FILE = "safety-net.toml"
 
@@ -106,57 +99,29 @@ def load_net() -> SafetyNet:
 
 
 def load_net_file(path: Path) -> SafetyNet:
-    raw = path.read_bytes()
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise InvalidProtocolFile(f"{path.name}: not valid TOML: {error}") from error
-    return _NetReader(path).read(data, hashlib.sha256(raw).hexdigest())
+    data, sha256 = read_toml(path)
+    return _NetReader(path, sha256).read(data)
 
 
-class _NetReader:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.sources: dict[str, str] = {}
+class _NetReader(DataReader):
+    """The protocol files' reader (strict tables, declared sources, verified flags), for the
+    net file: levels are checked against the protocols each entry names."""
 
-    def fail(self, where: str, message: str) -> InvalidProtocolFile:
-        return InvalidProtocolFile(f"{self.path.name}: {where}: {message}")
-
-    def table(
-        self, data: object, where: str, required: tuple[str, ...], optional: tuple[str, ...] = ()
-    ) -> Mapping[str, Any]:
-        if not isinstance(data, Mapping):
-            raise self.fail(where, "expected a table")
-        unknown = sorted(set(data) - set(required) - set(optional))
-        if unknown:
-            raise self.fail(where, f"unknown key(s) {', '.join(unknown)}")
-        missing = [k for k in required if k not in data]
-        if missing:
-            raise self.fail(where, f"missing {', '.join(missing)}")
-        return data
-
-    def category(self, raw: object, where: str, protocol: Protocol) -> Category:
-        try:
-            category = Category(raw)
-        except ValueError:
-            raise self.fail(where, f"level {raw!r} is not red/orange/yellow/green") from None
+    def level(self, raw: object, where: str, protocol: Protocol) -> Category:
+        category = self.category(raw, where, declared=False)
         if category not in {lv.category for lv in protocol.levels}:
             raise self.fail(where, f"level {raw!r} is not one of {protocol.id}'s levels")
         return category
 
     def cited(self, raw: Mapping[str, Any], where: str) -> tuple[str, bool]:
-        if raw["source"] not in self.sources:
-            raise self.fail(where, f"source {raw['source']!r} is not declared in [[source]]")
-        if not isinstance(raw["verified"], bool):
-            raise self.fail(where, "verified must be true or false")
-        return raw["source"], raw["verified"]
+        return self.source(raw["source"], where), self.verified(raw["verified"], where)
 
-    def read(self, data: Mapping[str, Any], sha256: str) -> SafetyNet:
-        top = self.table(data, "file", ("net", "source"), ("consult", "floor", "relevant_when"))
-        head = self.table(top["net"], "[net]", ("version",), ("notes",))
+    def read(self, data: Mapping[str, Any]) -> SafetyNet:
+        top = self._table(data, "file", ("net", "source"), ("consult", "floor", "relevant_when"))
+        head = self._table(top["net"], "[net]", ("version",), ("notes",))
         for i, raw in enumerate(top["source"]):
-            s = self.table(raw, f"source #{i + 1}", ("id", "citation"), ("url",))
-            self.sources[s["id"]] = s["citation"]
+            s = self._table(raw, f"source #{i + 1}", ("id", "citation"), ("url",))
+            self.sources[s["id"]] = Source(s["id"], s["citation"], s.get("url", ""))
         consultations = [
             self.consultation(raw, f"consult #{i + 1}")
             for i, raw in enumerate(top.get("consult", []))
@@ -170,7 +135,7 @@ class _NetReader:
         relevance: dict[str, Relevance] = {}
         for i, raw in enumerate(top.get("relevant_when", [])):
             where = f"relevant_when #{i + 1}"
-            r = self.table(
+            r = self._table(
                 raw, where, ("field", "source", "verified"), ("findings", "avpu", "note")
             )
             if r["field"] not in NUMERIC_FIELDS + CATEGORICAL_FIELDS:
@@ -186,9 +151,9 @@ class _NetReader:
             )
         return SafetyNet(
             version=str(head["version"]),
-            sha256=sha256,
+            sha256=self.sha256,
             path=self.path,
-            sources=dict(self.sources),
+            sources={k: v.citation for k, v in self.sources.items()},
             consultations=tuple(consultations),
             floors=floors,
             relevance=relevance,
@@ -196,7 +161,7 @@ class _NetReader:
         )
 
     def consultation(self, raw: object, where: str) -> Consultation:
-        c = self.table(
+        c = self._table(
             raw,
             where,
             ("primary", "protocol", "levels", "source", "verified"),
@@ -207,9 +172,7 @@ class _NetReader:
         if primary.id == consulted.id:
             raise self.fail(where, "a protocol cannot consult itself")
         levels = {
-            self.category(k, f"{where} levels", consulted): self.category(
-                v, f"{where} levels", primary
-            )
+            self.level(k, f"{where} levels", consulted): self.level(v, f"{where} levels", primary)
             for k, v in dict(c["levels"]).items()
         }
         unmapped = [lv.category.value for lv in consulted.levels if lv.category not in levels]
@@ -241,14 +204,14 @@ class _NetReader:
             levels=levels,
             red_rules=red_rules,
             red_when=red_when,
-            up_triage_cap=None if cap is None else self.category(cap, where, primary),
+            up_triage_cap=None if cap is None else self.level(cap, where, primary),
             source=source,
             verified=verified,
             note=c.get("note", ""),
         )
 
     def floor(self, raw: object, where: str) -> Floor:
-        f = self.table(
+        f = self._table(
             raw, where, ("protocol", "inputs", "category", "source", "verified"), ("note",)
         )
         protocol = load_protocol(f["protocol"])
@@ -260,7 +223,7 @@ class _NetReader:
         return Floor(
             protocol=protocol.id,
             inputs=inputs,
-            category=self.category(f["category"], where, protocol),
+            category=self.level(f["category"], where, protocol),
             source=source,
             verified=verified,
             note=f.get("note", ""),
