@@ -27,7 +27,10 @@ from edgemed.protocol.domain import (
 )
 from edgemed.protocol.errors import InvalidCase, UnknownFinding
 from edgemed.protocol.escalation import System, finding_warnings, missing_warnings
-from edgemed.protocol.evaluation import (
+from edgemed.protocol.library import load_protocol, suggest_findings
+from edgemed.protocol.net import consulted_protocols, floor_for, load_net
+from edgemed.protocol.routing import route
+from edgemed.protocol.rules import (
     Facts,
     category_of,
     fired,
@@ -35,9 +38,6 @@ from edgemed.protocol.evaluation import (
     score_reason,
     with_facts,
 )
-from edgemed.protocol.library import load_protocol, suggest_findings
-from edgemed.protocol.net import consulted_protocols, floor_for, load_net
-from edgemed.protocol.routing import route
 from edgemed.protocol.vital_limits import check_patient, check_vitals
 
 BASELINE_RULE = "baseline"

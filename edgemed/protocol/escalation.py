@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from edgemed.protocol.definition import FIELD_NAMES, FindingDefinition, Protocol, measurement
 from edgemed.protocol.domain import Category, Finding, Presence, Reporter, most_urgent
-from edgemed.protocol.evaluation import Facts, plan_for, reach, score_items, with_facts
 from edgemed.protocol.net import relevant
+from edgemed.protocol.rules import Facts, plan_for, reach, score_items, with_facts
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,8 @@ from edgemed.protocol import (
 from edgemed.protocol.definition import FIELD_NAMES, NUMERIC_FIELDS
 from edgemed.protocol.engine import FLOOR_RULE
 from edgemed.protocol.escalation import System
-from edgemed.protocol.evaluation import Facts, category_of, fired, reach
 from edgemed.protocol.net import consulted_protocols, load_net, relevant
+from edgemed.protocol.rules import Facts, category_of, fired, reach
 from edgemed.protocol.vital_limits import LIMITS, PREGNANCY_AGES, pregnancy_possible
 
 PROTOCOLS = ("sats-adult", "iitt-adult", "etat-child")
