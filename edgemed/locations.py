@@ -21,6 +21,11 @@ def data_dir() -> Path:
     return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME))
 
 
+def encounter_log() -> Path:
+    """The encrypted encounter log's database (its keyring and other files lie beside it)."""
+    return data_dir() / "encounters.db"
+
+
 def models_dir() -> Path:
     override = os.environ.get("EDGEMED_MODELS_DIR")
     return Path(override) if override else data_dir() / "models"

@@ -6,13 +6,13 @@ Read with ``tomllib``, validated into a list of problems a person can fix, writt
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from edgemed import locations
 from edgemed.errors import InputError
+from edgemed.files import write_atomic
 from edgemed.i18n import _
 
 if sys.version_info >= (3, 11):
@@ -146,10 +146,5 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = ["# edgemed settings: written by the app; safe to edit by hand.", "[edgemed]"]
     lines += [f"{key} = {_toml_value(value)}" for key, value in asdict(settings).items()]
-    partial = path.with_suffix(path.suffix + ".part")
-    with open(partial, "w", encoding="utf-8") as handle:
-        handle.write("\n".join(lines) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
+    write_atomic(path, "\n".join(lines) + "\n")  # 0600, like the log beside it
     return path

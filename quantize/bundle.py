@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from edgemed import __version__
-from edgemed.catalog.checks import sha256_of
 from edgemed.catalog.manifest import (
     MANIFEST_NAME,
     Artifact,
@@ -23,6 +22,7 @@ from edgemed.catalog.manifest import (
     read_manifest,
     write_manifest,
 )
+from edgemed.files import SHARED_FILE, sha256_file, write_atomic
 
 TOOLS = (
     "gguf",
@@ -68,7 +68,7 @@ def tool_versions() -> dict[str, str]:
 def source_files(folder: Path) -> list[dict[str, Any]]:
     """Every file of the source model with its sha256: the build is traceable to its input."""
     return [
-        {"path": str(p.relative_to(folder)), "sha256": sha256_of(p), "size": p.stat().st_size}
+        {"path": str(p.relative_to(folder)), "sha256": sha256_file(p), "size": p.stat().st_size}
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     ]
@@ -98,7 +98,7 @@ def write_bundle_manifest(
             format=item.format,
             files=tuple(
                 ArtifactFile(
-                    path=str(f.relative_to(out_dir)), sha256=sha256_of(f), size=f.stat().st_size
+                    path=str(f.relative_to(out_dir)), sha256=sha256_file(f), size=f.stat().st_size
                 )
                 for f in item.files()
             ),
@@ -113,11 +113,7 @@ def write_bundle_manifest(
     path = write_manifest(out_dir, artifacts, created_by=f"edgemed-quantize {__version__}")
     document = json.loads(path.read_text(encoding="utf-8"))
     document["build"] = build
-    part = path.with_name(MANIFEST_NAME + ".part")
-    part.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    part.replace(path)
-    read_manifest(out_dir)  # the catalog must still read what we wrote
-    return path
+    return _rewrite(out_dir, document)
 
 
 def update_metrics(out_dir: Path, metrics: dict[str, dict[str, float]]) -> Path:
@@ -128,9 +124,13 @@ def update_metrics(out_dir: Path, metrics: dict[str, dict[str, float]]) -> Path:
     for raw in document["artifacts"]:
         if raw["id"] in metrics:
             raw["metrics"] = metrics[raw["id"]]
-    part = path.with_name(MANIFEST_NAME + ".part")
-    part.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    part.replace(path)
+    return _rewrite(out_dir, document)
+
+
+def _rewrite(out_dir: Path, document: dict[str, Any]) -> Path:
+    """Replace the manifest atomically, then read it back: the catalog must take what we wrote."""
+    path = out_dir / MANIFEST_NAME
+    write_atomic(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n", mode=SHARED_FILE)
     read_manifest(out_dir)
     return path
 

@@ -44,6 +44,7 @@ from edgemed.bundle.manifest import (
 from edgemed.bundle.pip import run_pip, sealed_environment
 from edgemed.bundle.signing import SignatureError, key_id, public_key_pem, read_public_key
 from edgemed.errors import EdgemedError
+from edgemed.files import SHARED_FILE, is_inside, write_atomic
 from edgemed.i18n import _
 
 Report = Callable[[str], None]
@@ -114,7 +115,7 @@ def trusted_key(
     """The public key to check a bundle against, and where it came from (for the report)."""
     if deployer_key is not None:
         path = Path(deployer_key).resolve()
-        if bundle is not None and path.is_relative_to(Path(bundle).resolve()):
+        if bundle is not None and is_inside(path, bundle):
             raise SignatureError(
                 _("{file} is on the bundle itself: a key that travels with a bundle proves "
                   "nothing about it.").format(file=deployer_key),
@@ -138,11 +139,7 @@ def _pin_key(prefix: Path, key: bytes, report: Report) -> None:
     if pinned.exists():
         report(_("The pinned deployer key changes to {key} (given by --deployer-key).").format(
             key=key_id(key)))  # fmt: skip
-    temporary = prefix / ".deployer.pub.new"
-    temporary.unlink(missing_ok=True)
-    temporary.write_text(text, "ascii")
-    temporary.chmod(0o644)
-    os.replace(temporary, pinned)
+    write_atomic(pinned, text.encode("ascii"), mode=SHARED_FILE)
 
 
 def _copy_bounded(source: Path, target: Path, size: int) -> None:

@@ -1,7 +1,8 @@
 """The offline bundle's manifest (``bundle.json``) and the check of every file against it.
 
-Standard library only: on a blank device this module runs straight out of the edgemed wheel in
-the bundle, before anything is installed (see :mod:`edgemed.bundle.installer`).
+Standard library only (with :mod:`edgemed.files`, :mod:`edgemed.errors`, :mod:`edgemed.i18n`): on
+a blank device this module runs straight out of the edgemed wheel in the bundle, before anything
+is installed (see :mod:`edgemed.bundle.installer`).
 
 Two lists guard a bundle. ``SHA256SUMS`` (coreutils format) names every other file, so a
 technician can check a stick with ``sha256sum -c SHA256SUMS`` before running anything on it, and
@@ -22,11 +23,12 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from edgemed.bundle.signing import SignatureError, check_signature, signature_file
 from edgemed.errors import EdgemedError, InputError
+from edgemed.files import safe_relative, sha256_file
 from edgemed.i18n import _
 
 SCHEMA = 1
@@ -36,7 +38,6 @@ CHECKSUMS = "SHA256SUMS"
 SIGNATURE = CHECKSUMS + ".sig"
 # Folders whose every file must be listed: pip reads all of wheels/ and sources/.
 GUARDED = ("wheels", "sources", "models", "share", "kiosk")
-_CHUNK = 1024 * 1024
 
 
 class BundleError(EdgemedError):
@@ -158,20 +159,12 @@ class BundleManifest:
 
 def safe_path(path: str, where: Path) -> str:
     # A bundle comes from a USB stick: no listed path may point outside it.
-    pure = PurePosixPath(path)
-    if not path or pure.is_absolute() or ".." in pure.parts or "\\" in path:
+    safe = safe_relative(path)
+    if safe is None:
         raise BundleError(
             _("{file}: the path {path!r} leaves the bundle.").format(file=where, path=path)
         )
-    return str(pure)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return safe
 
 
 def describe(directory: Path, relative: str) -> BundleFile:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from edgemed.catalog.gguf_header import ModelFileError, read_gguf_header
 from edgemed.catalog.manifest import Artifact, ArtifactFile
+from edgemed.files import sha256_stream, write_atomic
 from edgemed.i18n import _
 from edgemed.locations import cache_dir, data_dir
 
@@ -76,20 +77,16 @@ def sha256_of(path: Path, progress: Progress | None = None) -> str:
 
 def _hash_stamped(path: Path, progress: Progress | None = None) -> tuple[str, FileStamp]:
     """The sha256 read through one handle, and that handle's identity (unchanged throughout)."""
-    digest = hashlib.sha256()
     with Path(path).open("rb") as stream:
         before = FileStamp.of(path, os.fstat(stream.fileno()))
-        while chunk := stream.read(CHUNK):
-            digest.update(chunk)
-            if progress is not None:
-                progress(len(chunk))
+        digest = sha256_stream(stream, progress, CHUNK)
         after = FileStamp.of(path, os.fstat(stream.fileno()))
     if after != before or FileStamp.now(path) != before:
         raise ModelFileError(
             f"{path} changed while it was being checked: it was not used.",
             hint="Check the models folder: `edgemed models verify`. Who else can write it?",
         )
-    return digest.hexdigest(), before
+    return digest, before
 
 
 def _verdicts_file() -> Path:
@@ -164,9 +161,7 @@ def _remember(key: str, sha256: str) -> None:
     target = _verdicts_file()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(document, indent=1), encoding="utf-8")
-        temporary.replace(target)
+        write_atomic(target, json.dumps(document, indent=1))
     except OSError:
         # A read-only cache only costs a re-hash next time; it is no reason to refuse a model.
         return

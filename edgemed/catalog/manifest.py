@@ -27,10 +27,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from edgemed.errors import EdgemedError, InputError
+from edgemed.files import SHARED_FILE, safe_relative, write_atomic
 from edgemed.i18n import _
 
 MANIFEST_NAME = "manifest.json"
@@ -84,14 +85,14 @@ class Artifact:
 
 def _safe_relative(path: str, manifest: Path) -> str:
     # A bundle comes from a USB stick: a path must never reach outside its directory.
-    pure = PurePosixPath(path)
-    if not path or pure.is_absolute() or ".." in pure.parts or "\\" in path:
+    safe = safe_relative(path)
+    if safe is None:
         raise ManifestError(
             _("{manifest}: the file path {path!r} leaves the bundle directory.").format(
                 manifest=manifest, path=path
             )
         )
-    return str(pure)
+    return safe
 
 
 def _artifact_from_json(raw: Any, manifest: Path) -> Artifact:
@@ -244,5 +245,6 @@ def write_manifest(directory: Path, artifacts: list[Artifact], created_by: str =
     # Round-trip through the reader so a writer can never produce what a reader refuses.
     for artifact in artifacts:
         _artifact_from_json(artifact_to_json(artifact), path)
-    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    # Atomic: a model folder never holds half a manifest, whatever stops the writer.
+    write_atomic(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n", mode=SHARED_FILE)
     return path

@@ -18,7 +18,8 @@ from typing import TextIO, cast
 import click
 
 from edgemed.i18n import _
-from edgemed.store import AuditReport, Store, StoredEncounter, StoreError, default_path
+from edgemed.locations import encounter_log
+from edgemed.store import AuditReport, Store, StoredEncounter, StoreError
 from edgemed.store.errors import PlaintextRefused
 from edgemed.store.outputs import check_output, output_file
 
@@ -249,7 +250,7 @@ def export(
             _("An export is NOT encrypted: anyone with the file can read every patient in it."),
             _("Add --plaintext to confirm, or use `edgemed logs backup` for an encrypted copy."),
         )
-    database = db_path or default_path()
+    database = db_path or encounter_log()
     check_output(out, database=database, force=force)  # before asking for a passphrase
     click.secho(
         _("Warning: {path} will hold patient data in plain text. Delete it when done.").format(
@@ -278,7 +279,7 @@ def export(
 @_user_option
 @_force_option
 def backup(dest: Path, db_path: Path | None, user: str, force: bool) -> None:
-    check_output(dest, database=db_path or default_path(), force=force)
+    check_output(dest, database=db_path or encounter_log(), force=force)
     with _unlocked(db_path, user) as store:
         secret = _secret("EDGEMED_BACKUP_PASSPHRASE", _("Backup passphrase"), confirm=True)
         store.backup(dest, secret, force=force)
@@ -297,7 +298,7 @@ def restore(source: Path, dest: Path | None, user: str) -> None:
         confirm=True,
     )
     store = Store.restore(
-        source, secret, dest=dest or default_path(), user=user, passphrase=passphrase
+        source, secret, dest=dest or encounter_log(), user=user, passphrase=passphrase
     )
     report = store.verify_audit()  # the restore itself refuses a backup that does not verify
     count = len(store.list_encounters())

@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
+from edgemed.files import utc_now
 from edgemed.protocol import Concern, Decision, Finding, Patient, Presence, Reporter, Vitals
 
 from .views import ProposalStatus, ProposedFinding
 
 STEPS = ("patient", "proposals", "signs", "vitals", "questions", "result", "note", "saved")
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass

@@ -12,9 +12,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from edgemed.files import utc_now
 from edgemed.protocol import Decision, Patient, Presence, ProtocolError, Vitals
 
-from .encounter import Encounter, utc_now
+from .encounter import Encounter
 from .views import ProposalStatus
 
 # The store (SQLCipher, sqlite-utils, and numpy through it) is imported when the log is first

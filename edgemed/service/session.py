@@ -15,6 +15,7 @@ from pathlib import Path
 
 from edgemed import locations
 from edgemed.errors import EdgemedError, InputError
+from edgemed.files import utc_now
 from edgemed.i18n import _, current_language, format_time, protocol_text, set_language
 from edgemed.protocol import (
     Category,
@@ -34,7 +35,7 @@ from edgemed.protocol.vital_limits import pregnancy_possible
 from edgemed.settings import Settings, load_settings, save_settings
 
 from . import wording
-from .encounter import Encounter, utc_now
+from .encounter import Encounter
 from .flow import EncounterFlow
 from .grounding import Grounding, check_grounding
 from .log import CLOSING_REASONS, LEFT, SEEN, EncounterLog, SavedEncounter
@@ -51,10 +52,6 @@ class NotUnlocked(EdgemedError):
     """A step that needs the log was asked for before unlocking (the screen should prevent it)."""
 
 
-def default_log_path() -> Path:
-    return locations.data_dir() / "encounters.db"
-
-
 class Session(EncounterFlow):
     """Everything the nurse's app does, without a terminal."""
 
@@ -66,7 +63,7 @@ class Session(EncounterFlow):
         key_cost: dict[str, int] | None = None,
     ) -> None:
         self.settings = settings if settings is not None else load_settings()
-        self.log_path = log_path or default_log_path()
+        self.log_path = log_path or locations.encounter_log()
         # Argon2 cost for new accounts: None = the store's defaults (tests pass a small one).
         self.key_cost = key_cost
         self._log: EncounterLog | None = None

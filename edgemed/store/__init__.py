@@ -22,8 +22,9 @@ from edgemed.store.errors import (
     WrongPassphrase,
 )
 from edgemed.store.keyring import Argon2Params
+from edgemed.store.paths import permission_problems
 from edgemed.store.records import EncounterRecord, Findings, SavedEncounter, StoredEncounter
-from edgemed.store.store import Store, default_path, permission_problems
+from edgemed.store.store import Store
 
 __all__ = [
     "Argon2Params",
@@ -52,6 +53,5 @@ __all__ = [
     "UnlockDelayed",
     "WeakPassphrase",
     "WrongPassphrase",
-    "default_path",
     "permission_problems",
 ]

@@ -24,14 +24,13 @@ import hashlib
 import hmac
 import json
 import math
-import os
 import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgemed.files import write_atomic
 from edgemed.store.errors import StoreError, store_errors
-from edgemed.store.keyring import FILE_MODE, atomic_write
 
 ATTEMPTS_FORMAT = "edgemed-attempts/1"
 MAX_COUNT = 1_000_000
@@ -67,13 +66,9 @@ def _read_key(database: Path, *, create: bool) -> bytes | None:
             return None
         key = secrets.token_bytes(32)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+            write_atomic(path, key, replace=False)  # never over a key another process just made
         except FileExistsError:
             return path.read_bytes()
-        with open(fd, "wb") as handle:
-            handle.write(key)
-            handle.flush()
-            os.fsync(handle.fileno())
         return key
     return key if len(key) == 32 else None
 
@@ -156,7 +151,8 @@ class FailedAttempts:
             {"format": ATTEMPTS_FORMAT, "count": count, "last_failure": now}, sort_keys=True
         )
         blob = json.dumps({"body": body, "mac": _mac(key, body)})
-        atomic_write(cls.path_for(database), blob.encode())
+        with store_errors():
+            write_atomic(cls.path_for(database), blob.encode())
         return cls(count, now)
 
     def wait_needed(self, policy: AttemptPolicy, now: float) -> float:

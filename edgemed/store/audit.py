@@ -19,8 +19,9 @@ from typing import Any
 
 import sqlite_utils
 
+from edgemed.files import utc_now
 from edgemed.i18n import _
-from edgemed.store.records import canonical_json, sha256_text, to_timestamp, utc_now
+from edgemed.store.records import canonical_json, sha256_text, to_timestamp
 
 # Each entry also carries ``mac = HMAC-SHA256(audit key, mac of its predecessor + "\n" + hash)``
 # (migration 0005; entries written before it have none). The key is random, kept in ``meta``

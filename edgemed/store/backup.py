@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from edgemed.files import fsync_dir, utc_now
 from edgemed.i18n import _
 from edgemed.store import audit
 from edgemed.store.attempts import AttemptPolicy
@@ -37,14 +38,14 @@ from edgemed.store.keyring import (
     ChainHead,
     Keyring,
     WrappedKey,
-    fsync_dir,
     log_lock,
     unwrap,
     wrap,
 )
 from edgemed.store.outputs import check_output, write_output
 from edgemed.store.passphrase import check_passphrase
-from edgemed.store.records import to_timestamp, utc_now
+from edgemed.store.paths import log_files, make_private_dir
+from edgemed.store.records import to_timestamp
 
 if TYPE_CHECKING:
     from edgemed.store.store import Store
@@ -182,7 +183,7 @@ def restore_backup(
     Refused when the backup's database holds anything edgemed did not create (a trigger, view,
     table or index brought along could hide patients), and when the restored log does not verify
     (the restored files are then removed)."""
-    from edgemed.store.store import Store, log_files, make_private_dir
+    from edgemed.store.store import Store
 
     check_passphrase(passphrase)
     if any(p.exists() for p in log_files(dest)[:5]):

@@ -18,8 +18,9 @@ from urllib.parse import quote
 import sqlcipher3
 import sqlite_utils
 
+from edgemed.files import utc_now
 from edgemed.store.errors import store_errors
-from edgemed.store.records import to_timestamp, utc_now
+from edgemed.store.records import to_timestamp
 
 # Page size and KDF are SQLCipher 4 defaults; with a raw 256-bit key SQLCipher skips its own
 # PBKDF2 (the data key is already random), which keeps opening the log fast on a Pi.

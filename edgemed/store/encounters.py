@@ -9,6 +9,7 @@ from typing import Any
 import sqlite_utils
 
 from edgemed.errors import InputError
+from edgemed.files import utc_now
 from edgemed.i18n import _
 from edgemed.store.errors import UnknownEncounter, store_errors
 from edgemed.store.records import (
@@ -18,7 +19,6 @@ from edgemed.store.records import (
     from_timestamp,
     sha256_text,
     to_timestamp,
-    utc_now,
 )
 from edgemed.store.search import fts_query
 

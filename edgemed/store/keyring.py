@@ -29,12 +29,13 @@ from typing import Any
 
 from argon2.low_level import Type, hash_secret_raw
 
+from edgemed.files import PRIVATE_FILE, write_atomic
 from edgemed.i18n import _
 from edgemed.store.errors import CorruptLog, UnknownUser, store_errors
 
 KEYRING_FORMAT = "edgemed-keyring/1"
 DATA_KEY_BYTES = 32
-FILE_MODE = 0o600
+FILE_MODE = PRIVATE_FILE
 
 # What a keyring may ask Argon2id for. A keyring is a file anyone with write access can edit:
 # parallelism 0 used to crash unlock, and an absurd memory cost would exhaust the machine.
@@ -253,23 +254,8 @@ class Keyring:
 
     def save(self, database: Path) -> None:
         """Replace the keyring atomically: after a power cut it is the old one or the new one."""
-        atomic_write(self.path_for(database), self.to_json().encode("utf-8"))
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write (0600), fsync, rename over, fsync the folder: never a half-written file."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    with store_errors():
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-            with open(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        fsync_dir(path.parent)
+        with store_errors():
+            write_atomic(self.path_for(database), self.to_json().encode("utf-8"))
 
 
 def lock_path(database: Path) -> Path:
@@ -291,11 +277,3 @@ def log_lock(database: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
-
-
-def fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

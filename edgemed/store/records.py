@@ -13,11 +13,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
+from edgemed.files import utc_now
+
 JSON = dict[str, Any]
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def to_timestamp(moment: datetime) -> str:

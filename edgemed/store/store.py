@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import time
 import uuid
@@ -16,8 +15,9 @@ from typing import Any, TextIO
 import sqlite_utils
 
 from edgemed.errors import InputError
+from edgemed.files import utc_now
 from edgemed.i18n import _
-from edgemed.locations import data_dir
+from edgemed.locations import encounter_log
 from edgemed.store import audit, encounters
 from edgemed.store.attempts import AttemptPolicy, FailedAttempts
 from edgemed.store.database import (
@@ -44,7 +44,6 @@ from edgemed.store.errors import (
     store_errors,
 )
 from edgemed.store.keyring import (
-    FILE_MODE,
     Argon2Params,
     ChainHead,
     Keyring,
@@ -54,6 +53,7 @@ from edgemed.store.keyring import (
     wrap,
 )
 from edgemed.store.passphrase import check_passphrase
+from edgemed.store.paths import log_files, make_private_dir, tighten_permissions
 from edgemed.store.records import (
     JSON,
     EncounterRecord,
@@ -61,20 +61,9 @@ from edgemed.store.records import (
     StoredEncounter,
     canonical_json,
     to_timestamp,
-    utc_now,
 )
 
 HEAD_FLUSH_S = 1.0
-
-
-def default_path() -> Path:
-    return data_dir() / "encounters.db"
-
-
-def log_files(path: Path) -> list[Path]:
-    """Every file that belongs to the log at ``path`` (what no export or backup may replace)."""
-    names = ["", "-wal", "-shm", "-journal", ".keyring", ".attempts", ".attempts-key", ".lock"]
-    return [path.with_name(path.name + suffix) for suffix in names]
 
 
 _SQLITE_PLAIN_HEADER = b"SQLite format 3\0"
@@ -127,7 +116,7 @@ class Store:
         policy: AttemptPolicy | None = None,
     ) -> Store:
         """Create a new empty log with one account; returns it unlocked."""
-        path = path or default_path()
+        path = path or encounter_log()
         check_passphrase(passphrase)
         if any(p.exists() for p in log_files(path)[:5]):
             raise LogExists(
@@ -159,7 +148,7 @@ class Store:
     @classmethod
     def open(cls, path: Path | None = None, *, policy: AttemptPolicy | None = None) -> Store:
         """The log, still locked: call :meth:`unlock` next."""
-        path = path or default_path()
+        path = path or encounter_log()
         if not path.exists():
             raise LogMissing(
                 _("There is no encounter log at {path}.").format(path=path),
@@ -745,7 +734,7 @@ class Store:
         return restore_backup(
             source,
             backup_passphrase,
-            dest or default_path(),
+            dest or encounter_log(),
             user,
             passphrase,
             kdf=kdf,
@@ -782,32 +771,3 @@ class Store:
         from edgemed.store.csv_export import write_csv
 
         return write_csv(self._exported("csv", plaintext, since), out)
-
-
-def make_private_dir(folder: Path) -> None:
-    """Create the log's folder 0700; the data folder itself is tightened to 0700 too."""
-    with store_errors():
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if folder.resolve() == data_dir().resolve() and folder.stat().st_mode & 0o077:
-            os.chmod(folder, 0o700)
-
-
-def tighten_permissions(path: Path) -> None:
-    """The log's files are this account's only (0600); older logs are tightened at unlock."""
-    for one in log_files(path):
-        with suppress(OSError):
-            if one.exists() and one.stat().st_mode & 0o077:
-                os.chmod(one, FILE_MODE)
-
-
-def permission_problems(database: Path | None = None) -> list[str]:
-    """What others could read (for `edgemed doctor`): the data folder and the log's files."""
-    database = database or default_path()
-    found: list[str] = []
-    for folder in {data_dir(), database.parent}:
-        if folder.exists() and folder.stat().st_mode & 0o077:
-            found.append(f"{folder} is {oct(folder.stat().st_mode & 0o777)} (want 0o700)")
-    for one in log_files(database):
-        if one.exists() and one.stat().st_mode & 0o077:
-            found.append(f"{one} is {oct(one.stat().st_mode & 0o777)} (want 0o600)")
-    return found

@@ -100,3 +100,19 @@ def test_writer_refuses_what_the_reader_would_refuse(tmp_path: Path) -> None:
     with pytest.raises(ManifestError):
         write_manifest(tmp_path, [bad])
     assert not (tmp_path / "manifest.json").exists()
+
+
+def test_a_manifest_is_replaced_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer stopped before the rename leaves the old manifest whole and no partial file."""
+    write_manifest(tmp_path, [_artifact()], created_by="first")
+    before = (tmp_path / "manifest.json").read_bytes()
+
+    def power_cut(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr("edgemed.files.os.fsync", power_cut)
+    with pytest.raises(OSError):
+        write_manifest(tmp_path, [_artifact(quant="Q4_0")], created_by="second")
+
+    assert (tmp_path / "manifest.json").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json"]

@@ -6,6 +6,7 @@ The project is copied to a temporary directory, one forbidden import is added th
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -26,6 +27,7 @@ VIOLATIONS: dict[str, tuple[str, str]] = {
     "runtime-without-heavy-ml": ("edgemed/i18n.py", "import torch"),
     "tui-talks-to-service": ("edgemed/tui/__init__.py", "import edgemed.store"),
     "quantize-uses-catalog-and-inference-only": ("quantize/__init__.py", "import edgemed.store"),
+    "files-is-standalone": ("edgemed/files.py", "import edgemed.i18n"),
 }
 
 
@@ -59,6 +61,34 @@ def test_the_real_tree_keeps_every_contract(tmp_path: Path) -> None:
     _copy_project(tmp_path)
     result = _lint(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_files_forbids_every_other_module_of_edgemed() -> None:
+    """A module added to edgemed later is forbidden to edgemed.files too, not silently allowed."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    contract = next(
+        c for c in config["tool"]["importlinter"]["contracts"] if c["id"] == "files-is-standalone"
+    )
+    modules = {
+        f"edgemed.{p.stem}"
+        for p in (ROOT / "edgemed").iterdir()
+        if not p.name.startswith("_") and (p.suffix == ".py" or (p / "__init__.py").is_file())
+    }
+    assert modules - {"edgemed.files"} <= set(contract["forbidden_modules"])
+
+
+def test_files_imports_the_standard_library_only() -> None:
+    """The bundle installer imports edgemed.files from the wheel under ``python -I -S``."""
+    tree = ast.parse((ROOT / "edgemed" / "files.py").read_text())
+    imported = {
+        a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
+    }
+    imported |= {
+        (n.module or "").split(".")[0]
+        for n in ast.walk(tree)
+        if isinstance(n, ast.ImportFrom) and n.level == 0
+    }
+    assert imported <= set(sys.stdlib_module_names) | {"__future__"}, imported
 
 
 @pytest.mark.parametrize("contract_id", sorted(VIOLATIONS))
