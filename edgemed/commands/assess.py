@@ -195,7 +195,7 @@ def explain(decision: Decision) -> str:
     if decision.warnings:
         lines.append("")
         lines.append(_("Warnings:"))
-        lines += [f"  - {w}" for w in decision.warnings]
+        lines += [f"  - {w.text}" for w in decision.warnings]
     return "\n".join(line.rstrip() for line in lines)
 
 

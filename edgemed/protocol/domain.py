@@ -253,12 +253,57 @@ class Finding:
         )
 
 
+class ReasonKind(str, Enum):
+    """What a reason is, so the app can say it in the nurse's language without reading ``text``.
+
+    ``text`` stays on every reason, in English, for logs and the command line; nothing parses it.
+    """
+
+    # A rule of the protocol fired: an emergency sign, a discriminator, a vital sign in a band,
+    # an up-triage rule. ``words`` are the rule's own words; ``field``/``value`` the measurement
+    # it read, when it read one.
+    RULE = "rule"
+    # The score landed in a band above the lowest level (or is shown beside a discriminator):
+    # ``words`` is the score's name, ``score`` its id, ``total`` and ``band`` the result.
+    SCORE = "score"
+    # Nothing more urgent fired (the lowest level): ``score``, ``total``, ``band`` when a score
+    # was measured, ``score`` alone when it was not.
+    BASELINE = "baseline"
+    # Not enough measured to go lower (incomplete, or marked could-not-be-measured):
+    # ``missing`` and ``unmeasurable`` name the inputs.
+    FLOOR = "floor"
+    # The nurse's clinical concern raised the category: ``note`` is the nurse's reason.
+    CONCERN = "concern"
+
+
+# A score band: lowest total, highest total (None: no upper end).
+Band = tuple[int, int | None]
+
+
+def _band(raw: object) -> Band | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list | tuple) or len(raw) != 2:
+        raise InvalidCase(f"reason.band: expected [low, high], got {raw!r}.")
+    low, high = raw
+    return int(low), None if high is None else int(high)
+
+
+def _value(raw: object) -> float | int | str | None:
+    if raw is None or isinstance(raw, str):
+        return raw
+    return _number(raw, "value")
+
+
 @dataclass(frozen=True)
 class Reason:
     """One rule that fired: which, to what level, on which inputs, from which source.
 
     ``protocol`` is empty for the primary protocol's own rules; for a rule of a protocol the
     safety net consulted it names that protocol (and ``rule_id`` is ``<protocol>/<rule>``).
+    ``kind`` and the fields after it say what the reason is as data (see ``ReasonKind``);
+    ``kind`` is None only for a reason read back from a record written before reasons carried
+    one, which is shown by its ``text``.
     """
 
     rule_id: str
@@ -268,9 +313,19 @@ class Reason:
     source: str
     verified: bool
     protocol: str = ""
+    kind: ReasonKind | None = None
+    words: str = ""
+    field: str = ""
+    value: float | int | str | None = None
+    score: str = ""
+    total: int | None = None
+    band: Band | None = None
+    missing: tuple[str, ...] = ()
+    unmeasurable: tuple[str, ...] = ()
+    note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        out = {
+        out: dict[str, Any] = {
             "rule_id": self.rule_id,
             "category": self.category.value,
             "text": self.text,
@@ -280,11 +335,27 @@ class Reason:
         }
         if self.protocol:
             out["protocol"] = self.protocol
+        if self.kind is not None:
+            out["kind"] = self.kind.value
+        optional: dict[str, Any] = {
+            "words": self.words,
+            "field": self.field,
+            "value": self.value,
+            "score": self.score,
+            "total": self.total,
+            "band": None if self.band is None else list(self.band),
+            "missing": list(self.missing),
+            "unmeasurable": list(self.unmeasurable),
+            "note": self.note,
+        }
+        out.update({k: v for k, v in optional.items() if v not in (None, "", [])})
         return out
 
     @classmethod
     def from_dict(cls, data: object) -> Reason:
         d = _check_keys(data, (f.name for f in fields(cls)), "reason")
+        kind = d.get("kind")
+        total = d.get("total")
         return cls(
             rule_id=str(d["rule_id"]),
             category=_enum_value(Category, d["category"], "reason.category"),
@@ -293,6 +364,109 @@ class Reason:
             source=str(d["source"]),
             verified=bool(d["verified"]),
             protocol=str(d.get("protocol", "")),
+            kind=None if kind is None else _enum_value(ReasonKind, kind, "reason.kind"),
+            words=str(d.get("words", "")),
+            field=str(d.get("field", "")),
+            value=_value(d.get("value")),
+            score=str(d.get("score", "")),
+            total=None if total is None else int(total),
+            band=_band(d.get("band")),
+            missing=tuple(str(m) for m in d.get("missing", ())),
+            unmeasurable=tuple(str(m) for m in d.get("unmeasurable", ())),
+            note=str(d.get("note", "")),
+        )
+
+
+class WarningCode(str, Enum):
+    """What a warning says, so the app can say it in the nurse's language without reading
+    ``text``. No warning ever changes the category."""
+
+    # A model proposed ``finding`` and the nurse has not confirmed it; confirmed, it would
+    # raise the category to ``category``.
+    UNCONFIRMED_PROPOSAL = "unconfirmed_proposal"
+    # ``finding`` was answered "not known"; present, it would raise the category to ``category``.
+    FINDING_UNKNOWN = "finding_unknown"
+    # The measurement ``field`` was not taken; its worst value would reach ``category``.
+    MISSING_INPUT = "missing_input"
+    # Patient facts not recorded (``fields``: trauma, pregnancy, age; empty when none of those
+    # names it); knowing them could raise the category to ``category``.
+    NOT_RECORDED = "not_recorded"
+    # The score ``score`` is ``total`` from what was measured; with ``fields`` not measured it
+    # could reach ``worst``, i.e. ``category``.
+    SCORE_INCOMPLETE = "score_incomplete"
+    # ``field`` = ``value`` is possible but unusual (plausible ``low`` to ``high``): re-measure.
+    IMPLAUSIBLE_VITAL = "implausible_vital"
+    # The diastolic pressure ``value`` is not below the systolic ``high``: re-measure.
+    DIASTOLIC_NOT_BELOW_SYSTOLIC = "diastolic_not_below_systolic"
+    # The nurse's concern at ``category`` is recorded; the protocol already reached ``reached``.
+    CONCERN_NOT_HIGHER = "concern_not_higher"
+
+
+def _optional_category(raw: object, where: str) -> Category | None:
+    return None if raw is None else _enum_value(Category, raw, where)
+
+
+@dataclass(frozen=True)
+class TriageWarning:
+    """Something the nurse should know or do that never changes the category (see
+    ``WarningCode`` for what each code carries). ``code`` is None only for a warning read back
+    from a record written before warnings carried one: it is shown by its ``text``."""
+
+    code: WarningCode | None
+    text: str
+    finding: str = ""
+    field: str = ""
+    fields: tuple[str, ...] = ()
+    category: Category | None = None
+    reached: Category | None = None
+    score: str = ""
+    total: int | None = None
+    worst: int | None = None
+    value: float | int | None = None
+    low: float | int | None = None
+    high: float | int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": None if self.code is None else self.code.value}
+        out["text"] = self.text
+        optional: dict[str, Any] = {
+            "finding": self.finding,
+            "field": self.field,
+            "fields": list(self.fields),
+            "category": None if self.category is None else self.category.value,
+            "reached": None if self.reached is None else self.reached.value,
+            "score": self.score,
+            "total": self.total,
+            "worst": self.worst,
+            "value": self.value,
+            "low": self.low,
+            "high": self.high,
+        }
+        out.update({k: v for k, v in optional.items() if v not in (None, "", [])})
+        return out
+
+    @classmethod
+    def from_dict(cls, data: object) -> TriageWarning:
+        """Accepts a record's warning object, or the plain sentence older records kept."""
+        if isinstance(data, str):
+            return cls(code=None, text=data)
+        d = _check_keys(data, (f.name for f in fields(cls)), "warning")
+        code = d.get("code")
+        total, worst = d.get("total"), d.get("worst")
+        return cls(
+            code=None if code is None else _enum_value(WarningCode, code, "warning.code"),
+            text=str(d.get("text", "")),
+            finding=str(d.get("finding", "")),
+            field=str(d.get("field", "")),
+            fields=tuple(str(f) for f in d.get("fields", ())),
+            category=_optional_category(d.get("category"), "warning.category"),
+            reached=_optional_category(d.get("reached"), "warning.reached"),
+            score=str(d.get("score", "")),
+            total=None if total is None else int(total),
+            worst=None if worst is None else int(worst),
+            value=_number(d.get("value"), "warning.value"),
+            low=_number(d.get("low"), "warning.low"),
+            high=_number(d.get("high"), "warning.high"),
         )
 
 
@@ -373,7 +547,7 @@ class Decision:
     category: Category
     target_minutes: int  # 0 = immediate
     reasons: tuple[Reason, ...]
-    warnings: tuple[str, ...]
+    warnings: tuple[TriageWarning, ...]
     protocol_id: str
     protocol_version: str
     protocol_sha256: str
@@ -399,7 +573,7 @@ class Decision:
             "unmeasurable": dict(self.unmeasurable),
             "concern": None if self.concern is None else self.concern.to_dict(),
             "reasons": [r.to_dict() for r in self.reasons],
-            "warnings": list(self.warnings),
+            "warnings": [w.to_dict() for w in self.warnings],
             "protocol_id": self.protocol_id,
             "protocol_version": self.protocol_version,
             "protocol_sha256": self.protocol_sha256,
@@ -418,7 +592,7 @@ class Decision:
             category=_enum_value(Category, d["category"], "decision.category"),
             target_minutes=int(d["target_minutes"]),
             reasons=tuple(Reason.from_dict(r) for r in d["reasons"]),
-            warnings=tuple(str(w) for w in d.get("warnings", ())),
+            warnings=tuple(TriageWarning.from_dict(w) for w in d.get("warnings", ())),
             protocol_id=str(d["protocol_id"]),
             protocol_version=str(d["protocol_version"]),
             protocol_sha256=str(d["protocol_sha256"]),

@@ -12,6 +12,7 @@ floors it ("at least"), anything else becomes a warning saying how far it could 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from edgemed.protocol.definition import FIELD_NAMES, Protocol, measurement
 from edgemed.protocol.domain import (
@@ -22,7 +23,10 @@ from edgemed.protocol.domain import (
     Finding,
     Patient,
     Reason,
+    ReasonKind,
+    TriageWarning,
     Vitals,
+    WarningCode,
     most_urgent,
 )
 from edgemed.protocol.errors import InvalidCase, UnknownFinding
@@ -64,7 +68,7 @@ def assess(
     consulted protocol, no floor (for testing and reviewing one file as its source says).
     """
     check_patient(patient)
-    warnings = list(check_vitals(vitals))
+    warnings: list[TriageWarning] = list(check_vitals(vitals))
     unmeasurable = _checked_unmeasurable(unmeasurable or {}, vitals, patient)
     routing_note: str | None = None
     if protocol_id is None:
@@ -94,7 +98,7 @@ def assess(
         consulted.append(Consulted(other.id, other.version, other.sha256, "net", reached))
         # Only what the net adds: its rules more urgent than the primary's own result.
         reasons += [
-            Reason(r.rule_id, r.category, r.text, r.inputs, r.source, r.verified, other.id)
+            replace(r, protocol=other.id)
             for r in net_reasons
             if r.category.is_more_urgent_than(consulted[0].category)
         ]
@@ -124,6 +128,9 @@ def assess(
                     {"missing": list(missing), "unmeasurable": list(unmeasured)},
                     floor.source,
                     floor.verified,
+                    kind=ReasonKind.FLOOR,
+                    missing=tuple(missing),
+                    unmeasurable=tuple(unmeasured),
                 )
             )
     if concern is not None:
@@ -138,12 +145,19 @@ def assess(
                     {"concern": concern.reason},
                     "nurse",
                     True,
+                    kind=ReasonKind.CONCERN,
+                    note=concern.reason,
                 )
             )
         elif raised is not category:
             warnings.append(
-                f"Clinical concern at {raised.name} recorded; the protocol already reached "
-                f"{category.name}, and a concern never lowers the category."
+                TriageWarning(
+                    WarningCode.CONCERN_NOT_HIGHER,
+                    f"Clinical concern at {raised.name} recorded; the protocol already reached "
+                    f"{category.name}, and a concern never lowers the category.",
+                    category=raised,
+                    reached=category,
+                )
             )
 
     warnings += finding_warnings(system, facts, findings, category)
@@ -223,15 +237,17 @@ def _baseline(protocol: Protocol, facts: Facts, category: Category) -> Reason:
     """The reason for the lowest level: nothing more urgent fired, said in the protocol's terms."""
     parts = ["no emergency sign"]
     inputs: dict[str, object] = {"findings": sorted(facts.confirmed)}
+    score, total, shown_band = "", None, None
     if protocol.score is not None:
+        score = protocol.score.id
         result = score_items(protocol.score, facts)
         band = protocol.score.band_for(result.total)
         upper = "+" if band.max_total is None else f"-{band.max_total}"
-        parts.append(
-            f"{protocol.score.id.upper()} {result.total} ({band.min_total}{upper})"
-            if result.items
-            else f"{protocol.score.id.upper()} not measured"
-        )
+        if result.items:
+            total, shown_band = result.total, (band.min_total, band.max_total)
+            parts.append(f"{score.upper()} {result.total} ({band.min_total}{upper})")
+        else:
+            parts.append(f"{score.upper()} not measured")
         inputs[protocol.score.id] = result.total
         inputs.update(result.items)
     parts.append("no discriminator")
@@ -243,4 +259,8 @@ def _baseline(protocol: Protocol, facts: Facts, category: Category) -> Reason:
         inputs=inputs,
         source=level.source,
         verified=level.verified,
+        kind=ReasonKind.BASELINE,
+        score=score,
+        total=total,
+        band=shown_band,
     )

@@ -12,7 +12,15 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from edgemed.protocol.definition import FIELD_NAMES, FindingDefinition, Protocol, measurement
-from edgemed.protocol.domain import Category, Finding, Presence, Reporter, most_urgent
+from edgemed.protocol.domain import (
+    Category,
+    Finding,
+    Presence,
+    Reporter,
+    TriageWarning,
+    WarningCode,
+    most_urgent,
+)
 from edgemed.protocol.net import relevant
 from edgemed.protocol.rules import Facts, plan_for, reach, score_items, with_facts
 
@@ -49,9 +57,9 @@ class System:
 
 def finding_warnings(
     system: System, facts: Facts, findings: Sequence[Finding], category: Category
-) -> list[str]:
+) -> list[TriageWarning]:
     """Unconfirmed proposals and signs marked unknown that would raise the category."""
-    warnings = []
+    warnings: list[TriageWarning] = []
     for finding in findings:
         if finding.id in facts.confirmed or finding.presence is Presence.ABSENT:
             continue
@@ -61,27 +69,30 @@ def finding_warnings(
         definition = system.definition(finding.id)
         label = definition.label if definition is not None else finding.id
         if finding.reporter is Reporter.PROPOSAL and finding.presence is Presence.PRESENT:
-            warnings.append(
+            code = WarningCode.UNCONFIRMED_PROPOSAL
+            text = (
                 f"Unconfirmed proposal '{finding.id}' ({label}) would raise the category to "
                 f"{raised.name}: confirm or reject."
             )
         else:
-            warnings.append(
+            code = WarningCode.FINDING_UNKNOWN
+            text = (
                 f"'{finding.id}' ({label}) is not known: if present it would raise the category "
                 f"to {raised.name}."
             )
+        warnings.append(TriageWarning(code, text, finding=finding.id, category=raised))
     return warnings
 
 
 def missing_warnings(
     system: System, facts: Facts, category: Category, skip: Collection[str] = ()
-) -> list[str]:
+) -> list[TriageWarning]:
     """Each unmeasured item (and unknown patient fact) that could raise the category.
 
     ``skip``: items the decision already names (missing, or marked could-not-be-measured). An
     item that matters only for some patients (glucose) is not warned about for the others.
     """
-    warnings = []
+    warnings: list[TriageWarning] = []
     missing = [
         f
         for f in system.fields()
@@ -92,10 +103,26 @@ def missing_warnings(
     for field in missing:
         raised = system.reach(with_facts(facts, worst_fields={field}))
         if raised.is_more_urgent_than(category):
-            what = "not recorded" if field == "trauma" else "not measured"
-            warnings.append(
-                f"{FIELD_NAMES[field]} {what}: could raise the category to {raised.name}."
-            )
+            if field == "trauma":  # a fact about the patient, not a measurement
+                warnings.append(
+                    TriageWarning(
+                        WarningCode.NOT_RECORDED,
+                        f"{FIELD_NAMES[field]} not recorded: could raise the category to "
+                        f"{raised.name}.",
+                        fields=(field,),
+                        category=raised,
+                    )
+                )
+            else:
+                warnings.append(
+                    TriageWarning(
+                        WarningCode.MISSING_INPUT,
+                        f"{FIELD_NAMES[field]} not measured: could raise the category to "
+                        f"{raised.name}.",
+                        field=field,
+                        category=raised,
+                    )
+                )
     protocol = system.primary
     if protocol.score is not None and not skip:
         score = protocol.score
@@ -106,8 +133,16 @@ def missing_warnings(
             if band.is_more_urgent_than(category):
                 names = ", ".join(FIELD_NAMES[f] for f in measured.missing)
                 warnings.append(
-                    f"{score.id.upper()} is {measured.total} from what was measured; with "
-                    f"{names} not measured it could reach {worst.total} ({band.name})."
+                    TriageWarning(
+                        WarningCode.SCORE_INCOMPLETE,
+                        f"{score.id.upper()} is {measured.total} from what was measured; with "
+                        f"{names} not measured it could reach {worst.total} ({band.name}).",
+                        fields=measured.missing,
+                        category=band,
+                        score=score.id,
+                        total=measured.total,
+                        worst=worst.total,
+                    )
                 )
     raised = system.reach(with_facts(facts, assume_conditions=True))
     if raised.is_more_urgent_than(category):
@@ -117,7 +152,12 @@ def missing_warnings(
         if facts.patient.age_in_months is None:
             unknown.append("age")
         warnings.append(
-            f"{' and '.join(unknown) or 'patient details'} not recorded: could raise the "
-            f"category to {raised.name}."
+            TriageWarning(
+                WarningCode.NOT_RECORDED,
+                f"{' and '.join(unknown) or 'patient details'} not recorded: could raise the "
+                f"category to {raised.name}.",
+                fields=tuple(unknown),
+                category=raised,
+            )
         )
     return warnings

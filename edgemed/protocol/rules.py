@@ -18,7 +18,7 @@ from edgemed.protocol.definition import (
     Score,
     measurement,
 )
-from edgemed.protocol.domain import Category, Patient, Reason, Vitals, most_urgent
+from edgemed.protocol.domain import Category, Patient, Reason, ReasonKind, Vitals, most_urgent
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,11 @@ def score_reason(protocol: Protocol, score: Score, facts: Facts, always: bool) -
         inputs={score.id: result.total, **result.items},
         source=band.source,
         verified=band.verified and score.verified,
+        kind=ReasonKind.SCORE,
+        words=score.name,
+        score=score.id,
+        total=result.total,
+        band=(band.min_total, band.max_total),
     )
 
 
@@ -116,11 +121,13 @@ def apply_rule(rule: Rule, facts: Facts, up_to: Category | None = None) -> list[
         present = [f for f in rule.findings if f in facts.confirmed]
         inputs["findings"] = [*present, *rule.also_findings]
     text = rule.text
+    field, shown_value = "", None
     if rule.vital is not None:
         value = measurement(rule.vital.field, facts.patient, facts.vitals)
         if value is not None:
-            inputs[rule.vital.field] = json_number(value)
-            text = f"{text} ({FIELD_NAMES[rule.vital.field]} {show(value)})"
+            field, shown_value = rule.vital.field, json_number(value)
+            inputs[field] = shown_value
+            text = f"{text} ({FIELD_NAMES[field]} {show(value)})"
     if rule.when.pregnant is not None:
         inputs["pregnant"] = facts.patient.pregnant
     if rule.when.age_months_min is not None or rule.when.age_months_below is not None:
@@ -128,7 +135,19 @@ def apply_rule(rule: Rule, facts: Facts, up_to: Category | None = None) -> list[
         inputs["age_months"] = None if age is None else json_number(age)
     category = up_to if rule.up_triage else rule.category
     assert category is not None
-    return [Reason(rule.id, category, text, inputs, rule.source, rule.verified)]
+    reason = Reason(
+        rule.id,
+        category,
+        text,
+        inputs,
+        rule.source,
+        rule.verified,
+        kind=ReasonKind.RULE,
+        words=rule.text,
+        field=field,
+        value=shown_value,
+    )
+    return [reason]
 
 
 def reach(protocol: Protocol, facts: Facts) -> Category:

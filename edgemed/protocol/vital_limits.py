@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from edgemed.protocol.domain import Patient, Vitals
+from edgemed.protocol.domain import Patient, TriageWarning, Vitals, WarningCode
 from edgemed.protocol.errors import ImpossibleVital, InvalidCase
 
 
@@ -62,9 +62,9 @@ PATIENT_LIMITS: tuple[tuple[str, float, float], ...] = (
 )
 
 
-def check_vitals(vitals: Vitals) -> tuple[str, ...]:
+def check_vitals(vitals: Vitals) -> tuple[TriageWarning, ...]:
     """Warnings for implausible values; ``ImpossibleVital`` for impossible ones."""
-    warnings: list[str] = []
+    warnings: list[TriageWarning] = []
     for limit in LIMITS:
         value = vitals.get(limit.field)
         if value is None:
@@ -78,12 +78,26 @@ def check_vitals(vitals: Vitals) -> tuple[str, ...]:
             continue  # a rule of the protocol says it: "not breathing", "no pulse"
         if not plow <= value <= phigh:
             warnings.append(
-                f"{limit.name} {value:g} {limit.unit} is unusual (expected {plow:g}-{phigh:g}):"
-                " re-measure before relying on it."
+                TriageWarning(
+                    WarningCode.IMPLAUSIBLE_VITAL,
+                    f"{limit.name} {value:g} {limit.unit} is unusual (expected "
+                    f"{plow:g}-{phigh:g}): re-measure before relying on it.",
+                    field=limit.field,
+                    value=value,
+                    low=plow,
+                    high=phigh,
+                )
             )
     if vitals.sbp is not None and vitals.dbp is not None and vitals.dbp >= vitals.sbp:
         warnings.append(
-            f"DBP {vitals.dbp:g} is not below SBP {vitals.sbp:g}: re-measure the blood pressure."
+            TriageWarning(
+                WarningCode.DIASTOLIC_NOT_BELOW_SYSTOLIC,
+                f"DBP {vitals.dbp:g} is not below SBP {vitals.sbp:g}: re-measure the blood "
+                "pressure.",
+                field="dbp",
+                value=vitals.dbp,
+                high=vitals.sbp,
+            )
         )
     return tuple(warnings)
 

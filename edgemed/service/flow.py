@@ -39,7 +39,7 @@ from .views import (
     SignChoice,
     VitalCheck,
 )
-from .wording import vital_name
+from .wording import vital_name, warning_text
 
 _CHOICE_FIELDS = {"avpu": AVPU, "mobility": Mobility}
 PREGNANCY_KEY = "pregnant"  # the interview's pregnancy question (edgemed.interview.state)
@@ -282,7 +282,8 @@ class EncounterFlow(ABC):
         except ProtocolError as error:
             return VitalCheck(field, None, error=str(error))
         number = None if field in _CHOICE_FIELDS else float(value)
-        return VitalCheck(field, number, warning="; ".join(warnings) or None)
+        shown = "; ".join(warning_text(w) for w in warnings)
+        return VitalCheck(field, number, warning=shown or None)
 
     def set_vitals(self, encounter: Encounter, typed: dict[str, str]) -> tuple[str, ...]:
         """Store the vitals; raises VitalsError naming each impossible one; returns warnings."""
@@ -303,7 +304,7 @@ class EncounterFlow(ABC):
                 values[name] = parse_number(text)
         vitals = Vitals(**values)
         encounter.vitals = vitals
-        encounter.vital_warnings = tuple(check_vitals(vitals))
+        encounter.vital_warnings = tuple(warning_text(w) for w in check_vitals(vitals))
         encounter.step = "questions"
         self.save_draft(encounter)
         return encounter.vital_warnings

@@ -302,13 +302,13 @@ class Session(EncounterFlow):
         return pregnancy_possible(encounter.patient)
 
     def reason_texts(self, decision: Decision) -> tuple[str, ...]:
-        protocol = triage_view(decision.protocol_id)
-        return tuple(wording.reason_text(protocol, reason) for reason in decision.reasons)
+        return tuple(wording.reason_text(reason) for reason in decision.reasons)
 
     def result_view(self, encounter: Encounter, decision: Decision) -> TriageResult:
         protocol = triage_view(decision.protocol_id)
-        warnings = tuple(wording.warning_text(protocol, w) for w in decision.warnings)
-        warnings += encounter.vital_warnings
+        warnings = tuple(wording.warning_text(w, protocol) for w in decision.warnings)
+        # The decision already carries the vitals' own warnings: say each once.
+        warnings += tuple(w for w in encounter.vital_warnings if w not in warnings)
         note = decision.routing_note or encounter.routing_note
         if note:
             warnings += (protocol_text(note),)

@@ -7,12 +7,21 @@ fallback) and, where a model is installed, the model's wording of the same facts
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from typing import Literal
+from typing import Literal, assert_never
 
 from edgemed.i18n import N_, _, format_number, protocol_text
-from edgemed.protocol import Category, Decision, Presence, Protocol, Reason, Vitals
+from edgemed.protocol import (
+    Category,
+    Decision,
+    Presence,
+    Protocol,
+    Reason,
+    ReasonKind,
+    TriageWarning,
+    Vitals,
+    WarningCode,
+)
 from edgemed.protocol.definition import FIELD_NAMES
 
 from .encounter import Encounter
@@ -110,91 +119,147 @@ def consulted_text(decision: Decision) -> str:
     return " + ".join(f"{protocol_name(c.id)} {c.version}" for c in decision.consulted)
 
 
-def reason_text(protocol: Protocol, reason: Reason) -> str:
-    """A reason in the nurse's language: the rule's own words are catalog entries (extracted from
-    the protocol files), the measured value that follows them is kept as it is. A reason from a
-    protocol the safety net consulted says which ("IITT: Snake bite")."""
-    if reason.rule_id == "floor":
-        names = reason.inputs.get("missing", []) + reason.inputs.get("unmeasurable", [])  # type: ignore[operator]
-        return _("Not measured yet ({items}): the category cannot be lower until it is").format(
-            items=", ".join(vital_name(str(n)) for n in names)
-        )
-    if reason.rule_id == "clinical_concern":
-        return _("Clinical concern (nurse): {reason}").format(
-            reason=reason.inputs.get("concern", "")
-        )
-    text = _rule_text(protocol, reason)
+def reason_text(reason: Reason) -> str:
+    """A reason in the nurse's language, from what it is (``reason.kind``) and its values: the
+    protocol's own words are catalog entries (extracted from the protocol files), the measured
+    value shown after them is kept as it is. A reason from a protocol the safety net consulted
+    says which ("IITT: Snake bite"). A reason read back from a record older than reasons with a
+    kind is shown as it was recorded."""
+    text = _reason_words(reason)
     if reason.protocol:
         return f"{protocol_name(reason.protocol)}: {text}"
     return text
 
 
-def _rule_text(protocol: Protocol, reason: Reason) -> str:
-    rule = next((r for r in protocol.rules if r.id == reason.rule_id), None)
-    if rule is not None and reason.text.startswith(rule.text):
-        return protocol_text(rule.text) + reason.text[len(rule.text) :]
-    score = protocol.score
-    if score is not None and reason.rule_id == score.id and reason.text.startswith(score.name):
-        return protocol_text(score.name) + reason.text[len(score.name) :]
-    # The lowest level's reason lists what did not fire ("no emergency sign, TEWS 1 (0-2), ...").
-    return ", ".join(protocol_text(part) for part in reason.text.split(", "))
+def _reason_words(reason: Reason) -> str:
+    kind = reason.kind
+    if kind is None:
+        return reason.text
+    if kind is ReasonKind.RULE:
+        words = protocol_text(reason.words)
+        if reason.field and reason.value is not None:
+            words += f" ({FIELD_NAMES.get(reason.field, reason.field)} {_shown(reason.value)})"
+        return words
+    if kind is ReasonKind.SCORE:
+        return f"{protocol_text(reason.words)}: {reason.total} ({_band_text(reason.band)})"
+    if kind is ReasonKind.BASELINE:
+        # What did not fire: "no emergency sign, TEWS 1 (0-2), no discriminator".
+        parts = [_("no emergency sign")]
+        if reason.score and reason.total is not None:
+            parts.append(f"{reason.score.upper()} {reason.total} ({_band_text(reason.band)})")
+        elif reason.score:
+            parts.append(f"{reason.score.upper()} not measured")
+        parts.append(_("no discriminator"))
+        return ", ".join(parts)
+    if kind is ReasonKind.FLOOR:
+        names = (*reason.missing, *reason.unmeasurable)
+        return _("Not measured yet ({items}): the category cannot be lower until it is").format(
+            items=", ".join(vital_name(n) for n in names)
+        )
+    if kind is ReasonKind.CONCERN:
+        return _("Clinical concern (nurse): {reason}").format(reason=reason.note)
+    assert_never(kind)
 
 
-# The engine's warnings are English sentences (the protocol package cannot use gettext). The ones
-# a nurse meets are recognised here and said again in the nurse's language; any other warning is
-# shown as the engine wrote it.
-_CATEGORY_NAMES = {c.name: c for c in Category}
-_FIELDS_BY_NAME = {name: field for field, name in FIELD_NAMES.items()}
-_WARNINGS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (
-        re.compile(
-            r"^Unconfirmed proposal '(?P<id>[^']+)' \((?P<label>.*)\) would raise the "
-            r"category to (?P<cat>[A-Z]+): confirm or reject\.$"
-        ),
-        N_(
+def _shown(value: float | int | str) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _band_text(band: tuple[int, int | None] | None) -> str:
+    """A score band as the protocols print it: "5-6", "7+"."""
+    if band is None:
+        return ""
+    low, high = band
+    return f"{low}+" if high is None else f"{low}-{high}"
+
+
+def _field_name(field: str) -> str:
+    """A measurement or a patient fact, in the nurse's language."""
+    if field in _VITAL_NAMES:
+        return vital_name(field)
+    return _(_PATIENT_FACTS.get(field, field))
+
+
+def _finding_label(protocol: Protocol | None, finding_id: str) -> str:
+    definition = None if protocol is None else protocol.findings.get(finding_id)
+    return finding_id if definition is None else protocol_text(definition.label)
+
+
+def warning_text(warning: TriageWarning, protocol: Protocol | None = None) -> str:
+    """A warning in the nurse's language, from its code and values; ``protocol`` (the triage
+    view) names the signs. A warning read back from a record older than warning codes is shown
+    as it was recorded."""
+    code = warning.code
+    if code is None:
+        return warning.text
+    colour = "" if warning.category is None else colour_name(warning.category)
+    if code is WarningCode.UNCONFIRMED_PROPOSAL:
+        return _(
             "Unconfirmed proposal: {label} would raise the category to {colour}. Confirm or "
             "reject it."
-        ),
-    ),
-    (
-        re.compile(
-            r"^'(?P<id>[^']+)' \((?P<label>.*)\) is not known: if present it would raise "
-            r"the category to (?P<cat>[A-Z]+)\.$"
-        ),
-        N_("{label} is not known: if present, the category would rise to {colour}."),
-    ),
-    (
-        re.compile(r"^(?P<field>.+) not measured: could raise the category to (?P<cat>[A-Z]+)\.$"),
-        N_("{field} not measured: it could raise the category to {colour}."),
-    ),
-    (
-        re.compile(r"^(?P<field>.+) not recorded: could raise the category to (?P<cat>[A-Z]+)\.$"),
-        N_("{field} not recorded: it could raise the category to {colour}."),
-    ),
-)
+        ).format(label=_finding_label(protocol, warning.finding), colour=colour)
+    if code is WarningCode.FINDING_UNKNOWN:
+        return _("{label} is not known: if present, the category would rise to {colour}.").format(
+            label=_finding_label(protocol, warning.finding), colour=colour
+        )
+    if code is WarningCode.MISSING_INPUT:
+        return _("{field} not measured: it could raise the category to {colour}.").format(
+            field=_field_name(warning.field), colour=colour
+        )
+    if code is WarningCode.NOT_RECORDED:
+        facts = " + ".join(_field_name(f) for f in warning.fields) or _(
+            _PATIENT_FACTS["patient details"]
+        )
+        return _("{field} not recorded: it could raise the category to {colour}.").format(
+            field=facts, colour=colour
+        )
+    if code is WarningCode.SCORE_INCOMPLETE:
+        return _(
+            "{score} is {total} from what was measured; with {fields} not measured it could "
+            "reach {worst} ({colour})."
+        ).format(
+            score=warning.score.upper(),
+            total=warning.total,
+            fields=", ".join(_field_name(f) for f in warning.fields),
+            worst=warning.worst,
+            colour=colour,
+        )
+    if code is WarningCode.IMPLAUSIBLE_VITAL:
+        return _(
+            "{name} {value} is unusual (expected {low} to {high}): re-measure before relying on it."
+        ).format(
+            name=vital_name(warning.field),
+            value=_with_unit(warning.field, warning.value),
+            low=_number(warning.low),
+            high=_number(warning.high),
+        )
+    if code is WarningCode.DIASTOLIC_NOT_BELOW_SYSTOLIC:
+        return _(
+            "{diastolic} {dbp} is not below {systolic} {sbp}: re-measure the blood pressure."
+        ).format(
+            diastolic=vital_name("dbp"),
+            dbp=_number(warning.value),
+            systolic=vital_name("sbp"),
+            sbp=_number(warning.high),
+        )
+    if code is WarningCode.CONCERN_NOT_HIGHER:
+        return _(
+            "Clinical concern at {concern} recorded; the protocol already reached {colour}, "
+            "and a concern never lowers the category."
+        ).format(
+            concern=colour,
+            colour="" if warning.reached is None else colour_name(warning.reached),
+        )
+    assert_never(code)
 
 
-def warning_text(protocol: Protocol, warning: str) -> str:
-    """An engine warning in the nurse's language (unchanged when it is not one we know)."""
-    for pattern, message in _WARNINGS:
-        match = pattern.match(warning)
-        if match is None or match["cat"] not in _CATEGORY_NAMES:
-            continue
-        parts = match.groupdict()
-        label = ""
-        if "id" in parts and parts["id"] in protocol.findings:
-            label = protocol_text(protocol.findings[parts["id"]].label)
-        field = parts.get("field", "")
-        if field:
-            known = _FIELDS_BY_NAME.get(field)
-            if known is None:
-                # "pregnancy and age not recorded", "patient details not recorded"
-                field = " + ".join(_(_PATIENT_FACTS.get(w, w)) for w in field.split(" and "))
-            else:
-                field = vital_name(known) if known in _VITAL_NAMES else _(_PATIENT_FACTS[known])
-        colour = colour_name(_CATEGORY_NAMES[match["cat"]])
-        return _(message).format(label=label, field=field, colour=colour)
-    return warning
+def _number(value: float | None) -> str:
+    return "" if value is None else format_number(float(value))
+
+
+def _with_unit(field: str, value: float | None) -> str:
+    unit = vital_unit(field)
+    return f"{_number(value)} {unit}" if unit else _number(value)
 
 
 _PATIENT_FACTS = {

@@ -67,6 +67,35 @@ def test_assess_from_flags_and_explain(capsys: pytest.CaptureFixture[str]) -> No
     assert "sats-secondary" in out
 
 
+def test_assess_json_carries_the_codes_beside_the_readable_text(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Reasons carry their kind and values, warnings their code and values, each with its
+    English text; --explain prints the text, never a structure."""
+    args = ["assess", "--age", "40", "--hr", "280"]
+    code, out, _ = run(args, capsys)
+    assert code == 0
+    data = json.loads(out)
+    kinds = {r["rule_id"]: r["kind"] for r in data["reasons"]}
+    assert kinds["iitt-adult/hr_above_150"] == "rule" and kinds["tews"] == "score"
+    tews = next(r for r in data["reasons"] if r["rule_id"] == "tews")
+    assert tews["score"] == "tews" and isinstance(tews["total"], int) and len(tews["band"]) == 2
+    net = next(r for r in data["reasons"] if r["rule_id"] == "iitt-adult/hr_above_150")
+    assert net["protocol"] == "iitt-adult"
+    assert (net["kind"], net["field"], net["value"]) == ("rule", "hr", 280)
+    assert all(r["text"] for r in data["reasons"])
+    codes = {w["code"] for w in data["warnings"]}
+    assert "implausible_vital" in codes
+    implausible = next(w for w in data["warnings"] if w["code"] == "implausible_vital")
+    assert (implausible["field"], implausible["value"], implausible["high"]) == ("hr", 280, 250)
+    assert "re-measure" in implausible["text"]
+    assert Decision.from_dict(data).to_dict() == data
+
+    code, out, _ = run([*args, "--explain"], capsys)
+    assert code == 0
+    assert "- HR 280 beats/min is unusual" in out and "'code'" not in out
+
+
 def test_flags_override_the_case_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     case = tmp_path / "case.json"
     case.write_text(json.dumps({"patient": {"age_years": 30}, "vitals": {"glucose_mmol": 5}}))

@@ -14,11 +14,15 @@ from edgemed.protocol import (
     Mobility,
     Patient,
     Presence,
+    ReasonKind,
     Reporter,
+    TriageWarning,
     UnknownFinding,
     Vitals,
+    WarningCode,
     assess,
     check_vitals,
+    load_protocol,
     most_urgent,
     route,
 )
@@ -90,11 +94,25 @@ def test_impossible_vitals_are_refused(vitals: Vitals, field: str, low: float, h
 
 def test_implausible_vitals_are_accepted_with_a_re_measure_warning() -> None:
     warnings = check_vitals(Vitals(hr=280, temp_c=31, sbp=90, dbp=95))
-    assert any(w.startswith("HR 280") and "re-measure" in w for w in warnings)
-    assert any(w.startswith("temperature 31") for w in warnings)
-    assert any("DBP 95 is not below SBP 90" in w for w in warnings)
+    implausible = WarningCode.IMPLAUSIBLE_VITAL
+    assert (
+        TriageWarning(
+            implausible,
+            "HR 280 beats/min is unusual (expected 25-250): re-measure before relying on it.",
+            field="hr",
+            value=280,
+            low=25,
+            high=250,
+        )
+        in warnings
+    )
+    assert any(w.code is implausible and (w.field, w.value) == ("temp_c", 31) for w in warnings)
+    assert any(w.text.startswith("temperature 31") for w in warnings)
+    bp = next(w for w in warnings if w.code is WarningCode.DIASTOLIC_NOT_BELOW_SYSTOLIC)
+    assert (bp.value, bp.high) == (95, 90)
+    assert "DBP 95 is not below SBP 90" in bp.text
     decision = assess(ADULT, Vitals(hr=280), [], net=False)
-    assert any("re-measure" in w for w in decision.warnings)
+    assert [w.code for w in decision.warnings if w.field == "hr"] == [implausible]
     assert decision.category is Category.YELLOW  # TEWS 3 for HR > 129
     # The safety net: IITT's red HR > 150 makes it at least SATS orange.
     netted = assess(ADULT, Vitals(hr=280), [])
@@ -126,21 +144,33 @@ def test_a_fully_measured_well_patient_is_green_with_the_baseline_reason() -> No
     assert decision.category is Category.GREEN
     assert decision.target_minutes == 240
     assert [r.rule_id for r in decision.reasons] == ["baseline"]
-    assert decision.reasons[0].text == "no emergency sign, TEWS 1 (0-2), no discriminator"
+    baseline = decision.reasons[0]
+    assert baseline.text == "no emergency sign, TEWS 1 (0-2), no discriminator"
+    assert (baseline.kind, baseline.score, baseline.total, baseline.band) == (
+        ReasonKind.BASELINE,
+        "tews",
+        1,
+        (0, 2),
+    )
     assert decision.warnings == ()
 
 
 def test_a_missing_measurement_is_warned_about_when_it_could_raise() -> None:
     decision = assess(ADULT, Vitals(rr=22, hr=115, avpu=AVPU.ALERT), [], net=False)
     assert decision.category is Category.YELLOW  # TEWS 4
-    assert "SBP not measured: could raise the category to RED." in decision.warnings
-    assert "mobility not measured: could raise the category to ORANGE." in decision.warnings
-    assert any(w.startswith("TEWS is 4 from what was measured") for w in decision.warnings)
+    missing = {w.field: w for w in decision.warnings if w.code is WarningCode.MISSING_INPUT}
+    assert missing["sbp"].category is Category.RED
+    assert missing["sbp"].text == "SBP not measured: could raise the category to RED."
+    assert missing["mobility"].category is Category.ORANGE
+    score = next(w for w in decision.warnings if w.code is WarningCode.SCORE_INCOMPLETE)
+    assert (score.score, score.total) == ("tews", 4)
+    assert set(score.fields) >= {"sbp", "mobility"} and score.worst is not None
+    assert score.text.startswith("TEWS is 4 from what was measured")
     # With the net, the TEWS inputs a decision needs are named as missing: it is incomplete.
     netted = assess(ADULT, Vitals(rr=22, hr=115, avpu=AVPU.ALERT), [])
     assert netted.category is Category.YELLOW and netted.incomplete
     assert {"sbp", "mobility", "temp_c"} <= set(netted.missing)
-    assert not any(w.startswith("SBP not measured") for w in netted.warnings)
+    assert not any(w.field == "sbp" for w in netted.warnings)
 
 
 def test_an_unconfirmed_proposal_never_counts_but_is_warned_about() -> None:
@@ -148,8 +178,14 @@ def test_an_unconfirmed_proposal_never_counts_but_is_warned_about() -> None:
     decision = assess(ADULT, FULL, [proposal])
     assert decision.category is Category.GREEN
     assert (
-        "Unconfirmed proposal 'seizure_current' (Seizure now) would raise the category to RED: "
-        "confirm or reject." in decision.warnings
+        TriageWarning(
+            WarningCode.UNCONFIRMED_PROPOSAL,
+            "Unconfirmed proposal 'seizure_current' (Seizure now) would raise the category to "
+            "RED: confirm or reject.",
+            finding="seizure_current",
+            category=Category.RED,
+        )
+        in decision.warnings
     )
     confirmed = assess(ADULT, FULL, [Finding("seizure_current")])
     assert confirmed.category is Category.RED
@@ -158,7 +194,10 @@ def test_an_unconfirmed_proposal_never_counts_but_is_warned_about() -> None:
 def test_a_sign_marked_unknown_is_warned_about_and_absent_is_not() -> None:
     unknown = assess(ADULT, FULL, [Finding("chest_pain", Presence.UNKNOWN)])
     assert unknown.category is Category.GREEN
-    assert any("'chest_pain'" in w and "ORANGE" in w for w in unknown.warnings)
+    assert [(w.code, w.finding, w.category) for w in unknown.warnings] == [
+        (WarningCode.FINDING_UNKNOWN, "chest_pain", Category.ORANGE)
+    ]
+    assert "'chest_pain'" in unknown.warnings[0].text
     absent = assess(ADULT, FULL, [Finding("chest_pain", Presence.ABSENT)])
     assert absent.warnings == ()
 
@@ -167,7 +206,15 @@ def test_unknown_pregnancy_is_warned_about() -> None:
     woman = Patient(age_years=28, sex="female", trauma=False)
     decision = assess(woman, FULL, [Finding("headache")], "iitt-adult")
     assert decision.category is Category.GREEN
-    assert "pregnancy not recorded: could raise the category to RED." in decision.warnings
+    assert (
+        TriageWarning(
+            WarningCode.NOT_RECORDED,
+            "pregnancy not recorded: could raise the category to RED.",
+            fields=("pregnancy",),
+            category=Category.RED,
+        )
+        in decision.warnings
+    )
 
 
 def test_iitt_high_risk_vital_up_triages_one_level() -> None:
@@ -186,6 +233,9 @@ def test_reasons_carry_inputs_and_sources() -> None:
     assert reason.inputs == {"sbp": 165, "pregnant": True}
     assert reason.source == "iitt-adult-text" and reason.verified
     assert "SBP 165" in reason.text
+    assert (reason.kind, reason.field, reason.value) == (ReasonKind.RULE, "sbp", 165)
+    rules = {r.id: r.text for r in load_protocol("iitt-adult").rules}
+    assert reason.words == rules["pregnancy_sbp_160"]
 
 
 def test_json_round_trips() -> None:

@@ -21,6 +21,7 @@ from edgemed.protocol import (
     Mobility,
     Patient,
     Vitals,
+    WarningCode,
     assess,
     load_protocol,
     route,
@@ -113,7 +114,7 @@ def test_a_trivial_injury_does_not_raise_a_child_and_rr_hr_zero_are_red() -> Non
     assert assess(ADULT, dataclasses.replace(TEWS_INPUTS, rr=0), []).category is Category.RED
     zero_hr = assess(ADULT, dataclasses.replace(TEWS_INPUTS, hr=0), [])
     assert zero_hr.category is Category.RED
-    assert not any("re-measure" in w for w in zero_hr.warnings)
+    assert not any(w.code is WarningCode.IMPLAUSIBLE_VITAL for w in zero_hr.warnings)
 
 
 def test_the_net_consults_only_protocols_for_the_patient_s_age() -> None:
@@ -194,9 +195,10 @@ def test_a_child_whose_breathing_was_not_counted_is_priority_until_it_is() -> No
 
 def test_glucose_is_warned_about_only_where_it_matters() -> None:
     plain = assess(ADULT, TEWS_INPUTS, [])
-    assert not any(w.startswith("glucose") for w in plain.warnings)
+    assert not any(w.field == "glucose_mmol" for w in plain.warnings)
     fitting = assess(ADULT, TEWS_INPUTS, [Finding("post_ictal")])
-    assert any(w.startswith("glucose not measured") for w in fitting.warnings)
+    glucose = WarningCode.MISSING_INPUT, "glucose_mmol"
+    assert any((w.code, w.field) == glucose for w in fitting.warnings)
 
 
 # ---- clinical concern ---------------------------------------------------------------------------

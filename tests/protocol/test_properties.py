@@ -26,10 +26,11 @@ from edgemed.protocol import (
     Presence,
     Reporter,
     Vitals,
+    WarningCode,
     assess,
     load_protocol,
 )
-from edgemed.protocol.definition import FIELD_NAMES, NUMERIC_FIELDS
+from edgemed.protocol.definition import NUMERIC_FIELDS
 from edgemed.protocol.engine import FLOOR_RULE
 from edgemed.protocol.escalation import System
 from edgemed.protocol.net import consulted_protocols, load_net, relevant
@@ -285,14 +286,16 @@ def test_a_missing_measurement_never_lowers_and_is_warned_about(
     if assess(patient, measured, findings_, protocol_id).category.urgency < (
         unknown.category.urgency
     ):
-        name = FIELD_NAMES[field]
         confirmed = frozenset(f.id for f in findings_ if f.counts)
         if not relevant(field, patient, missing, confirmed):
             return  # warning fatigue: e.g. glucose only with a seizure or reduced consciousness
         # Named either as an input the decision still needs, or in a warning.
-        assert field in unknown.missing or any(
-            w.startswith(f"{name} not measured") for w in unknown.warnings
-        ), unknown.warnings
+        named = (
+            (w.code is WarningCode.MISSING_INPUT and w.field == field)
+            or (w.code is WarningCode.NOT_RECORDED and field in w.fields)
+            for w in unknown.warnings
+        )
+        assert field in unknown.missing or any(named), unknown.warnings
 
 
 @SETTINGS
@@ -318,7 +321,7 @@ def test_unknown_and_proposed_findings_count_as_absent_and_are_warned_about(
 
     assert unconfirmed.category is absent.category
     if confirmed.category.is_more_urgent_than(unconfirmed.category):
-        assert any(f"'{new_id}'" in w for w in unconfirmed.warnings), unconfirmed.warnings
+        assert any(w.finding == new_id for w in unconfirmed.warnings), unconfirmed.warnings
 
 
 @SETTINGS
@@ -334,7 +337,9 @@ def test_unknown_pregnancy_never_lowers_the_category(
         known = assess(
             dataclasses.replace(patient, pregnant=pregnant), vitals_, findings_, protocol_id
         )
-        assert _not_lower(unknown, known) or any("not recorded" in w for w in unknown.warnings)
+        assert _not_lower(unknown, known) or any(
+            w.code is WarningCode.NOT_RECORDED and "pregnancy" in w.fields for w in unknown.warnings
+        )
         if pregnant is False:
             assert _not_lower(unknown, known)
 

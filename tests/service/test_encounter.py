@@ -217,9 +217,9 @@ def test_setup_and_unlock_errors_are_for_the_nurse() -> None:
 
 
 def test_engine_warnings_are_said_in_the_nurses_language(session: Session) -> None:
-    """The engine's English warnings a nurse meets are recognised and translated."""
+    """The engine's warnings a nurse meets are said from their codes, in her language."""
     from edgemed.i18n import available_languages, set_language
-    from edgemed.protocol import load_protocol
+    from edgemed.protocol import Category, TriageWarning, WarningCode, load_protocol
     from edgemed.service.wording import warning_text
 
     encounter = session.new_encounter()
@@ -233,21 +233,35 @@ def test_engine_warnings_are_said_in_the_nurses_language(session: Session) -> No
         "Confirm or reject it." in result.warnings
     )
     protocol = load_protocol("sats-adult")
-    engine_words = (
-        "'stridor' (Stridor) is not known: if present it would raise the category to RED."
+    stridor = TriageWarning(
+        WarningCode.FINDING_UNKNOWN,
+        "'stridor' (Stridor) is not known: if present it would raise the category to RED.",
+        finding="stridor",
+        category=Category.RED,
     )
-    assert warning_text(protocol, engine_words) == (
+    assert warning_text(stridor, protocol) == (
         "Stridor is not known: if present, the category would rise to RED."
     )
-    assert (
-        warning_text(protocol, "pregnancy and age not recorded: could raise the category to RED.")
-        == "Pregnancy + Age not recorded: it could raise the category to RED."
+    facts = TriageWarning(
+        WarningCode.NOT_RECORDED,
+        "pregnancy and age not recorded: could raise the category to RED.",
+        fields=("pregnancy", "age"),
+        category=Category.RED,
     )
-    assert warning_text(protocol, "Something new.") == "Something new."
+    assert warning_text(facts, protocol) == (
+        "Pregnancy + Age not recorded: it could raise the category to RED."
+    )
+    assert warning_text(TriageWarning(None, "Something new."), protocol) == "Something new."
     if "fr" not in available_languages():
         pytest.fail("no compiled French catalog: run `make i18n`")
     set_language("fr")
-    assert warning_text(protocol, "SBP not measured: could raise the category to ORANGE.") == (
+    sbp = TriageWarning(
+        WarningCode.MISSING_INPUT,
+        "SBP not measured: could raise the category to ORANGE.",
+        field="sbp",
+        category=Category.ORANGE,
+    )
+    assert warning_text(sbp, protocol) == (
         "PA systolique : non mesuré ; pourrait relever la catégorie à ORANGE."
     )
 
