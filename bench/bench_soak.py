@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgemed.store import Store, WrongPassphrase
+from edgemed.store import Store, WrongPassphrase, restore_backup
 from edgemed.store.backup import read_header
 
 BY_HAND = True
@@ -182,7 +182,7 @@ def soak(kills: int, seed: int, folder: Path) -> SoakFigures:
     if backups:
         from bench.soak_writer import BACKUP_PHRASE
 
-        restored = Store.restore(
+        restored = restore_backup(
             backups[-1],
             BACKUP_PHRASE,
             dest=folder / "restored" / "encounters.db",

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO, cast
 
-from edgemed.store import Argon2Params, EncounterRecord, Findings, Store
+from edgemed.store import Argon2Params, EncounterRecord, Findings, Store, write_backup
 from edgemed.store.outputs import output_file
 
 CHEAP = Argon2Params(memory_kib=1024, time_cost=1, parallelism=1)
@@ -70,7 +70,7 @@ def main(db: Path, passphrase: str, mode: str, out: Path) -> None:
             print("exported", dest, count, flush=True)
         elif mode == "backup":
             dest = out / f"backup-{tag}-{n}.backup"
-            store.backup(dest, BACKUP_PHRASE, kdf=CHEAP)
+            write_backup(store, dest, BACKUP_PHRASE, kdf=CHEAP)
             print("backup", dest, flush=True)
         else:
             saved = store.save_encounter(record(n))

@@ -19,7 +19,14 @@ import click
 
 from edgemed.i18n import _
 from edgemed.locations import encounter_log
-from edgemed.store import AuditReport, Store, StoredEncounter, StoreError
+from edgemed.store import (
+    AuditReport,
+    Store,
+    StoredEncounter,
+    StoreError,
+    restore_backup,
+    write_backup,
+)
 from edgemed.store.errors import PlaintextRefused
 from edgemed.store.outputs import check_output, output_file
 
@@ -282,7 +289,7 @@ def backup(dest: Path, db_path: Path | None, user: str, force: bool) -> None:
     check_output(dest, database=db_path or encounter_log(), force=force)
     with _unlocked(db_path, user) as store:
         secret = _secret("EDGEMED_BACKUP_PASSPHRASE", _("Backup passphrase"), confirm=True)
-        store.backup(dest, secret, force=force)
+        write_backup(store, dest, secret, force=force)
     click.echo(_("Wrote the encrypted backup {path}.").format(path=dest))
 
 
@@ -297,9 +304,7 @@ def restore(source: Path, dest: Path | None, user: str) -> None:
         _("Passphrase for {user} on the restored log").format(user=user),
         confirm=True,
     )
-    store = Store.restore(
-        source, secret, dest=dest or encounter_log(), user=user, passphrase=passphrase
-    )
+    store = restore_backup(source, secret, dest=dest, user=user, passphrase=passphrase)
     report = store.verify_audit()  # the restore itself refuses a backup that does not verify
     count = len(store.list_encounters())
     store.close()

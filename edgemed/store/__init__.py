@@ -1,7 +1,13 @@
-"""The encrypted encounter log: SQLCipher, key wrapping, audit chain, backup and export."""
+"""The encrypted encounter log: SQLCipher, key wrapping, audit chain, backup and export.
+
+Layers, top to bottom (import-linter contract ``store-layers``): backup (write and restore,
+above the store they take or make) > store (the ``Store`` interface) > audit, exports, outputs,
+attempts, passphrase > encounters, database, keyring > search, paths, records > errors.
+"""
 
 from edgemed.store.attempts import AttemptPolicy
 from edgemed.store.audit import AuditProblem, AuditReport
+from edgemed.store.backup import restore_backup, write_backup
 from edgemed.store.errors import (
     BadBackup,
     CorruptLog,
@@ -54,4 +60,6 @@ __all__ = [
     "WeakPassphrase",
     "WrongPassphrase",
     "permission_problems",
+    "restore_backup",
+    "write_backup",
 ]

@@ -1,5 +1,10 @@
 """Encrypted backups: one file a nurse can copy to a USB stick, with its own key.
 
+This module sits above :class:`~edgemed.store.store.Store` (the import-linter contract
+``store-layers`` keeps it so): it takes an unlocked store to back up, and opens the store it
+restores; the store knows nothing of backups. The CLI calls :func:`write_backup` and
+:func:`restore_backup`.
+
 A backup is a fresh copy of the log (``sqlcipher_export``) encrypted with a NEW random data key,
 and that key wrapped by the backup passphrase. Layout: the line ``EDGEMED-BACKUP/1``, an 8-byte
 length, a JSON header (log id, wrapped key, size and sha256 of the database part), then the
@@ -14,12 +19,14 @@ import json
 import os
 import secrets
 import struct
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from edgemed.files import fsync_dir, utc_now
 from edgemed.i18n import _
+from edgemed.locations import encounter_log
 from edgemed.store import audit
 from edgemed.store.attempts import AttemptPolicy
 from edgemed.store.database import connect, create_private_file, schema_differences
@@ -44,11 +51,9 @@ from edgemed.store.keyring import (
 )
 from edgemed.store.outputs import check_output, write_output
 from edgemed.store.passphrase import check_passphrase
-from edgemed.store.paths import log_files, make_private_dir
+from edgemed.store.paths import log_exists, log_files, make_private_dir
 from edgemed.store.records import to_timestamp
-
-if TYPE_CHECKING:
-    from edgemed.store.store import Store
+from edgemed.store.store import Store
 
 MAGIC = b"EDGEMED-BACKUP/1\n"
 BACKUP_USER = "backup"
@@ -83,8 +88,8 @@ def write_backup(
     store: Store,
     dest: Path,
     passphrase: str,
-    kdf: Argon2Params | None = None,
     *,
+    kdf: Argon2Params | None = None,
     force: bool = False,
 ) -> Path:
     """Write an encrypted backup of ``store`` to ``dest`` (refused if it exists, unless
@@ -129,15 +134,10 @@ def write_backup(
         write_output(dest, blob, database=store.path, force=force)
     finally:
         export.unlink(missing_ok=True)
-    try:
-        with store._write():
-            store.audit_event(
-                "backup", dest.name, {"db_sha256": hashlib.sha256(payload).hexdigest()}
-            )
-    except StoreError:
-        # The backup file is complete and checked by its own header; only its audit entry is
-        # missing (full disk, read-only log): the backup did not fail, so no error is raised.
-        pass
+    # The backup file is complete and checked by its own header; should its audit entry fail
+    # (full disk, read-only log), the backup did not: no error is raised.
+    with suppress(StoreError):
+        store.record("backup", dest.name, {"db_sha256": hashlib.sha256(payload).hexdigest()})
     return dest
 
 
@@ -164,33 +164,30 @@ def read_header(source: Path) -> tuple[BackupHeader, bytes]:
             _("{path} is not an edgemed backup, or it is damaged.").format(path=source)
         ) from error
     if len(payload) != header.db_size or hashlib.sha256(payload).hexdigest() != header.db_sha256:
-        raise BadBackup(_("The backup {path} is incomplete or damaged.").format(path=source))
+        raise BadBackup.damaged(source)
     return header, payload
 
 
 def restore_backup(
     source: Path,
     backup_passphrase: str,
-    dest: Path,
+    *,
+    dest: Path | None = None,
     user: str,
     passphrase: str,
-    *,
     kdf: Argon2Params | None = None,
     policy: AttemptPolicy | None = None,
 ) -> Store:
-    """Restore ``source`` into a NEW log at ``dest`` that ``user`` unlocks with ``passphrase``.
+    """Restore ``source`` into a NEW log at ``dest`` (default: the usual log's place, which must
+    be free) that ``user`` unlocks with ``passphrase``; returns it unlocked.
 
     Refused when the backup's database holds anything edgemed did not create (a trigger, view,
     table or index brought along could hide patients), and when the restored log does not verify
     (the restored files are then removed)."""
-    from edgemed.store.store import Store
-
+    dest = dest or encounter_log()
     check_passphrase(passphrase)
-    if any(p.exists() for p in log_files(dest)[:5]):
-        raise LogExists(
-            _("There is already an encounter log at {path}.").format(path=dest),
-            _("Move it away first, or restore to another place with --to."),
-        )
+    if log_exists(dest):
+        raise LogExists.at(dest, _("Move it away first, or restore to another place with --to."))
     header, payload = read_header(source)
     backup_key = unwrap(header.key, header.log_id, backup_passphrase)
     if backup_key is None:
@@ -215,7 +212,7 @@ def restore_backup(
         finally:
             db.conn.close()
         if found is None or found[0] != header.log_id:
-            raise BadBackup(_("The backup {path} is incomplete or damaged.").format(path=source))
+            raise BadBackup.damaged(source)
         if extra or missing:
             raise BadBackup(
                 _(
@@ -247,12 +244,11 @@ def restore_backup(
                     path=source, problems="; ".join(p.message for p in report.problems[:5])
                 )
             )
-        with store._write():
-            store.audit_event(
-                "restore",
-                source.name,
-                {"backup_created_at": header.created_at, "backup_sha256": header.db_sha256},
-            )
+        store.record(
+            "restore",
+            source.name,
+            {"backup_created_at": header.created_at, "backup_sha256": header.db_sha256},
+        )
     except BaseException:
         for leftover in log_files(dest):
             leftover.unlink(missing_ok=True)

@@ -25,6 +25,10 @@ class LogMissing(StoreError):
 class LogExists(StoreError):
     """Refusing to create or restore over an existing log."""
 
+    @classmethod
+    def at(cls, path: object, hint: str) -> LogExists:
+        return cls(_("There is already an encounter log at {path}.").format(path=path), hint)
+
 
 class WrongPassphrase(StoreError):
     """The user name or passphrase does not unlock the log. Nothing was modified."""
@@ -190,6 +194,10 @@ class PlaintextRefused(InputError):
 
 class BadBackup(StoreError):
     """The file is not an edgemed backup, or it is damaged."""
+
+    @classmethod
+    def damaged(cls, path: object) -> BadBackup:
+        return cls(_("The backup {path} is incomplete or damaged.").format(path=path))
 
 
 def _is_sqlcipher_error(error: BaseException) -> bool:

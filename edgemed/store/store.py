@@ -53,7 +53,7 @@ from edgemed.store.keyring import (
     wrap,
 )
 from edgemed.store.passphrase import check_passphrase
-from edgemed.store.paths import log_files, make_private_dir, tighten_permissions
+from edgemed.store.paths import log_exists, log_files, make_private_dir, tighten_permissions
 from edgemed.store.records import (
     JSON,
     EncounterRecord,
@@ -118,11 +118,8 @@ class Store:
         """Create a new empty log with one account; returns it unlocked."""
         path = path or encounter_log()
         check_passphrase(passphrase)
-        if any(p.exists() for p in log_files(path)[:5]):
-            raise LogExists(
-                _("There is already an encounter log at {path}.").format(path=path),
-                _("Open it with your passphrase, or choose another place."),
-            )
+        if log_exists(path):
+            raise LogExists.at(path, _("Open it with your passphrase, or choose another place."))
         make_private_dir(path.parent)
         create_private_file(path)
         data_key, log_id = secrets.token_bytes(32), uuid.uuid4().hex
@@ -449,6 +446,11 @@ class Store:
         """Append an audit entry; call inside the write transaction of the change it records."""
         audit.append(self.db, self.keyring.log_id, self.user or "", action, subject, detail)
 
+    def record(self, action: str, subject: str = "", detail: dict[str, Any] | None = None) -> None:
+        """An audited event that changes nothing else in the log (export, backup, restore)."""
+        with self._write():
+            self.audit_event(action, subject, detail)
+
     # --- accounts --------------------------------------------------------------------------
 
     @property
@@ -699,47 +701,7 @@ class Store:
             self.audit_event("purge", "", detail)
         return len(ids)
 
-    # --- leaving the log: backups and exports -------------------------------------------------
-
-    def backup(
-        self,
-        dest: Path,
-        passphrase: str,
-        *,
-        kdf: Argon2Params | None = None,
-        force: bool = False,
-    ) -> Path:
-        """Write an encrypted backup file with its own key, wrapped by ``passphrase``. An
-        existing file is refused unless ``force``; the log's own files and the data folder
-        always are."""
-        from edgemed.store.backup import write_backup
-
-        return write_backup(self, dest, passphrase, kdf, force=force)
-
-    @classmethod
-    def restore(
-        cls,
-        source: Path,
-        backup_passphrase: str,
-        *,
-        dest: Path | None = None,
-        user: str,
-        passphrase: str,
-        kdf: Argon2Params | None = None,
-        policy: AttemptPolicy | None = None,
-    ) -> Store:
-        """Restore a backup into a NEW log (never over one); returns it unlocked for ``user``."""
-        from edgemed.store.backup import restore_backup
-
-        return restore_backup(
-            source,
-            backup_passphrase,
-            dest or encounter_log(),
-            user,
-            passphrase,
-            kdf=kdf,
-            policy=policy,
-        )
+    # --- leaving the log: exports (backups and restores are edgemed.store.backup, above) -------
 
     def _exported(self, fmt: str, plaintext: bool, since: datetime | None) -> list[StoredEncounter]:
         if not plaintext:
@@ -749,8 +711,7 @@ class Store:
             )
         found = self.list_encounters(since=since, order="oldest")
         try:
-            with self._write():
-                self.audit_event("export", fmt, {"encounters": len(found), "plaintext": True})
+            self.record("export", fmt, {"encounters": len(found), "plaintext": True})
         except DiskFull as full:
             raise DiskFull.nothing_changed() from full
         return found

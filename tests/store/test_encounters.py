@@ -16,6 +16,8 @@ from edgemed.store import (
     Store,
     UnknownEncounter,
     WrongPassphrase,
+    restore_backup,
+    write_backup,
 )
 
 from .conftest import CHEAP_KDF, PASSPHRASE, USER, days_ago, make_record
@@ -132,11 +134,11 @@ def test_exports_need_the_explicit_plaintext_choice(store: Store) -> None:
 
 def test_backup_and_restore_round_trip(store: Store, tmp_path: Path) -> None:
     saved = [store.save_encounter(make_record(f"B{n}")) for n in range(5)]
-    backup = store.backup(tmp_path / "friday.backup", "backup words", kdf=CHEAP_KDF)
+    backup = write_backup(store, tmp_path / "friday.backup", "backup words", kdf=CHEAP_KDF)
     with pytest.raises(OutputRefused):
-        store.backup(backup, "backup words", kdf=CHEAP_KDF)
+        write_backup(store, backup, "backup words", kdf=CHEAP_KDF)
     with pytest.raises(WrongPassphrase):
-        Store.restore(
+        restore_backup(
             backup,
             "not it",
             dest=tmp_path / "r.db",
@@ -145,7 +147,7 @@ def test_backup_and_restore_round_trip(store: Store, tmp_path: Path) -> None:
             kdf=CHEAP_KDF,
         )
     with pytest.raises(LogExists):
-        Store.restore(
+        restore_backup(
             backup,
             "backup words",
             dest=store.path,
@@ -153,7 +155,7 @@ def test_backup_and_restore_round_trip(store: Store, tmp_path: Path) -> None:
             passphrase="juma passphrase",
             kdf=CHEAP_KDF,
         )
-    restored = Store.restore(
+    restored = restore_backup(
         backup,
         "backup words",
         dest=tmp_path / "r.db",
@@ -173,7 +175,7 @@ def test_backup_and_restore_round_trip(store: Store, tmp_path: Path) -> None:
     blob[-100] ^= 0xFF
     damaged.write_bytes(bytes(blob))
     with pytest.raises(BadBackup):
-        Store.restore(
+        restore_backup(
             damaged,
             "backup words",
             dest=tmp_path / "d.db",
@@ -183,7 +185,7 @@ def test_backup_and_restore_round_trip(store: Store, tmp_path: Path) -> None:
         )
     (tmp_path / "junk.backup").write_text("hello")
     with pytest.raises(BadBackup):
-        Store.restore(
+        restore_backup(
             tmp_path / "junk.backup",
             "x",
             dest=tmp_path / "j.db",

@@ -28,6 +28,8 @@ from edgemed.store import (
     WeakPassphrase,
     WrongPassphrase,
     permission_problems,
+    restore_backup,
+    write_backup,
 )
 from edgemed.store.attempts import AttemptPolicy, FailedAttempts
 from edgemed.store.database import connect
@@ -429,7 +431,7 @@ def test_every_file_is_private_even_with_a_loose_umask(
         with pytest.raises(WrongPassphrase):
             Store.open(folder / "encounters.db").unlock(USER, "wrong passphrase")
         store.unlock(USER, PASSPHRASE)
-        store.backup(tmp_path / "copy.backup", "backup words", kdf=CHEAP_KDF)
+        write_backup(store, tmp_path / "copy.backup", "backup words", kdf=CHEAP_KDF)
         assert _mode(folder) == 0o700
         files = sorted(p.name for p in folder.iterdir())
         assert {"encounters.db", "encounters.db-wal", "encounters.db-shm"} <= set(files)
@@ -641,9 +643,9 @@ def test_restore_refuses_objects_edgemed_did_not_create(
 ) -> None:
     store.save_encounter(make_record("BK"))
     store.db.execute(extra)
-    backup = store.backup(tmp_path / "crafted.backup", "backup words", kdf=CHEAP_KDF)
+    backup = write_backup(store, tmp_path / "crafted.backup", "backup words", kdf=CHEAP_KDF)
     with pytest.raises(BadBackup) as refused:
-        Store.restore(
+        restore_backup(
             backup,
             "backup words",
             dest=tmp_path / "r" / "encounters.db",
@@ -665,9 +667,9 @@ def test_restore_rechecks_the_audit(store: Store, tmp_path: Path) -> None:
         "UPDATE encounters SET target_minutes = 240 WHERE encounter_id = ?", [saved.encounter_id]
     )
     store.db.execute(trigger)  # the schema looks untouched again
-    backup = store.backup(tmp_path / "bent.backup", "backup words", kdf=CHEAP_KDF)
+    backup = write_backup(store, tmp_path / "bent.backup", "backup words", kdf=CHEAP_KDF)
     with pytest.raises(BadBackup) as refused:
-        Store.restore(
+        restore_backup(
             backup,
             "backup words",
             dest=tmp_path / "r.db",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from edgemed.store import Store
+from edgemed.store import Store, restore_backup, write_backup
 
 from .conftest import CHEAP_KDF, PASSPHRASE, USER, make_record
 
@@ -35,7 +35,7 @@ def test_no_marker_in_any_file_while_open_after_close_and_in_backups(
     store.correct_encounter(saved[0].encounter_id, make_record(MARKERS[1]), reason=MARKERS[0])
     store.save_draft("draft-1", {"complaint": MARKERS[0], "name": MARKERS[1]})
     store.list_encounters(search=MARKERS[0][:6])  # FTS and sorting must not spill to temp files
-    store.backup(folder / "monday.backup", "backup words", kdf=CHEAP_KDF)
+    write_backup(store, folder / "monday.backup", "backup words", kdf=CHEAP_KDF)
 
     # While open: the WAL holds every page written so far.
     wal = db_path.with_name(db_path.name + "-wal")
@@ -55,7 +55,7 @@ def test_no_marker_in_any_file_while_open_after_close_and_in_backups(
     assert _leaks(folder) == []
 
     # Restore writes a new log: still nothing in plain.
-    restored = Store.restore(
+    restored = restore_backup(
         folder / "monday.backup",
         "backup words",
         dest=folder / "restored.db",

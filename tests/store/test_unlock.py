@@ -16,6 +16,7 @@ from edgemed.store import (
     Store,
     UnlockDelayed,
     WrongPassphrase,
+    write_backup,
 )
 from edgemed.store.attempts import FailedAttempts
 from edgemed.store.keyring import Keyring
@@ -118,7 +119,7 @@ def test_changing_a_passphrase_rewraps_and_never_reencrypts(store: Store, db_pat
 def test_the_data_key_is_never_written_in_plain(store: Store, db_path: Path) -> None:
     store.save_encounter(make_record("K1"))
     key = store.data_key
-    store.backup(db_path.parent / "copy.backup", "backup words", kdf=CHEAP_KDF)
+    write_backup(store, db_path.parent / "copy.backup", "backup words", kdf=CHEAP_KDF)
     for path in db_path.parent.iterdir():
         blob = path.read_bytes()
         for form in (key, key.hex().encode(), key.hex().upper().encode()):
