@@ -15,12 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from edgemed.i18n import _
-from quantize import architectures
-from quantize.architectures import Hyperparameters
 from quantize.errors import UnsupportedModel
+from quantize.families import Family, Hyperparameters, family_for
 from quantize.source import SourceModel, TensorEntry, open_source
 from quantize.tensors import TensorReader
-from quantize.vocabulary import Vocabulary, read_vocabulary
+from quantize.vocabulary import Vocabulary
 
 OUTTYPES = ("f32", "f16", "bf16")
 # llama.cpp's file-type codes (gguf.LlamaFileType) for the types this writer produces.
@@ -32,7 +31,7 @@ Progress = Callable[[int], None]
 @dataclass(frozen=True)
 class PlannedTensor:
     gguf_name: str
-    source: TensorEntry | None  # None for tensors computed from the config (rope_freqs)
+    source: TensorEntry | None  # None for tensors the family computes from the config
     shape: tuple[int, ...]
     outtype: str  # f32 / f16 / bf16
 
@@ -40,6 +39,7 @@ class PlannedTensor:
 @dataclass(frozen=True)
 class ConversionPlan:
     source: SourceModel
+    family: Family
     hyper: Hyperparameters
     tensors: list[PlannedTensor]
     outtype: str
@@ -55,17 +55,15 @@ class ConversionPlan:
 
 def plan(source: SourceModel, outtype: str) -> ConversionPlan:
     """Map every source tensor to its GGUF name and type; refuse any tensor we cannot place."""
-    import gguf
-
     if outtype not in OUTTYPES:
         raise UnsupportedModel(_("Unknown GGUF base type {t}.").format(t=outtype))
-    hp = architectures.read_hyperparameters(source.config, source.architecture)
-    arch = next(a for a in gguf.MODEL_ARCH if gguf.MODEL_ARCH_NAMES[a] == hp.family)
-    names = gguf.get_tensor_name_map(arch, hp.layers)
+    family = family_for(source.architecture)
+    hp = family.hyperparameters(source.config)
+    names = family.tensor_names(hp)
     planned: list[PlannedTensor] = []
     unplaced: list[str] = []
     for hf_name, entry in source.tensors.items():
-        if architectures.skipped(hf_name, hp):
+        if family.skipped(hf_name, hp):
             continue
         gguf_name = names.get_name(hf_name, try_suffixes=(".weight", ".bias"))
         if gguf_name is None:
@@ -79,9 +77,9 @@ def plan(source: SourceModel, outtype: str) -> ConversionPlan:
                 n=len(unplaced), family=hp.family, names=", ".join(unplaced[:3])
             )
         )
-    if hp.rope_scaling.get("rope_type") == "llama3":
-        planned.append(PlannedTensor("rope_freqs.weight", None, (hp.head_dim // 2,), "f32"))
-    return ConversionPlan(source, hp, planned, outtype)
+    for gguf_name, shape in family.computed_tensors(hp).items():
+        planned.append(PlannedTensor(gguf_name, None, shape, "f32"))
+    return ConversionPlan(source, family, hp, planned, outtype)
 
 
 def _write_vocabulary(writer: object, vocab: Vocabulary) -> None:
@@ -137,15 +135,15 @@ def write_gguf(
 
     source = open_source(source_dir)
     conversion = plan(source, outtype)
-    hp = conversion.hyper
-    vocab = read_vocabulary(source, hp.vocab_size)
+    family, hp = conversion.family, conversion.hyper
+    vocab = family.vocabulary(source, hp)
     part = out_path.with_name(out_path.name + ".part")
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    writer = gguf.GGUFWriter(part, hp.family)
+    writer = gguf.GGUFWriter(part, family.gguf_arch)
     writer.add_name(name or source.path.name)
     writer.add_file_type(_FILE_TYPE[outtype])
     writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
-    architectures.write_metadata(writer, hp)
+    family.write_metadata(writer, hp)
     _write_vocabulary(writer, vocab)
     element = {"f32": np.float32, "f16": np.float16, "bf16": np.uint8}
     for tensor in conversion.tensors:
@@ -168,10 +166,10 @@ def write_gguf(
     try:
         for tensor in conversion.tensors:
             if tensor.source is None:
-                array = architectures.llama3_frequency_divisors(hp)
+                array = family.compute_tensor(tensor.gguf_name, hp)
                 nbytes = array.nbytes
             else:
-                array = architectures.fix_tensor(tensor.source.name, reader.load(tensor.source), hp)
+                array = family.fix_tensor(tensor.source.name, reader.load(tensor.source), hp)
                 nbytes = tensor.source.nbytes
             data, _raw = _cast(array, tensor.outtype)
             del array

@@ -30,6 +30,8 @@ from typing import Any
 
 from edgemed.i18n import _
 from quantize.errors import QuantizeError
+from quantize.families import family_for
+from quantize.source import open_source
 
 VARIANTS = ("fp32", "int8", "int4")
 # Block sizes: int8 32 (llama.cpp's q8_0 block); int4 32 unless the caller asks for another.
@@ -47,15 +49,19 @@ def _part(folder: Path) -> Path:
 
 
 def export_fp32(source_dir: Path, folder: Path) -> Path:
-    """Export a causal LM with past key/values in and out (text-generation-with-past)."""
+    """Export a causal LM with past key/values in and out (the family's task, with past).
+
+    An architecture no family accepts is refused by name here, before optimum runs.
+    """
     from optimum.exporters.onnx import main_export
 
+    family = family_for(open_source(source_dir).architecture)
     part = _part(folder)
     try:
         main_export(
             str(source_dir),
             output=str(part),
-            task="text-generation-with-past",
+            task=family.onnx_task,
             device="cpu",
             do_validation=False,
         )

@@ -330,6 +330,7 @@ class Session(EncounterFlow):
             concern=decision.concern.reason if decision.concern else "",
             consulted=wording.consulted_text(decision),
             unverified=bool(protocol.unverified_cells()),
+            floor_reason=wording.floor_text(decision),
         )
 
     def stream_note(self, encounter: Encounter) -> Iterator[str]:

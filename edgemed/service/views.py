@@ -130,6 +130,9 @@ class TriageResult:
     # Every protocol consulted, e.g. "sats-adult 2012-edgemed.1 + iitt-adult ... (safety net)".
     consulted: str = ""
     unverified: bool = True
+    # The floor's reason, one of ``reasons`` ("" when there is none): a screen whose banner
+    # already names what is still to measure leaves it out.
+    floor_reason: str = ""
 
 
 @dataclass(frozen=True)

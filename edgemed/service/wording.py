@@ -131,6 +131,13 @@ def reason_text(reason: Reason) -> str:
     return text
 
 
+def floor_text(decision: Decision) -> str:
+    """The floor's reason as ``reason_text`` says it ("" when the decision has none): a screen
+    that already names what is still to measure can leave it out."""
+    floor = next((r for r in decision.reasons if r.kind is ReasonKind.FLOOR), None)
+    return "" if floor is None else reason_text(floor)
+
+
 def _reason_words(reason: Reason) -> str:
     kind = reason.kind
     if kind is None:

@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("torch", reason="the quantize extra is not installed")
 pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
 
-from tests.quantize.tiny_models import make_model
+from tests.quantize.tiny_models import TINY, make_model
 
 MULTILINGUAL = [
     "The patient has a fever and a cough since three days.",
@@ -29,11 +29,10 @@ def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_models(tiny_dir: Path) -> dict[str, Path]:
-    """Random llama, qwen2 and gemma3 models (hidden 64) plus a few llama variants."""
-    variants: dict[str, dict[str, Any]] = {
-        "llama": {"family": "llama"},
-        "qwen2": {"family": "qwen2"},
-        "gemma3": {"family": "gemma3"},
+    """One random model (hidden 64) per TINY family, named by its key, plus variants."""
+    variants: dict[str, dict[str, Any]] = {name: {"family": name} for name in TINY}
+    variants |= {
+        "mistral-no-window": {"family": "mistral", "sliding_window": None},  # v0.2 / v0.3
         "llama-bf16-tied": {"family": "llama", "dtype": "bfloat16", "tied": True},
         "llama-f16": {"family": "llama", "dtype": "float16"},
         "llama3-rope": {

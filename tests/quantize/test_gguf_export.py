@@ -1,4 +1,8 @@
-"""Our HF -> GGUF writer against PyTorch: logits, greedy tokens, tokenization."""
+"""Our HF -> GGUF writer against PyTorch: logits, greedy tokens, tokenization.
+
+One model per registered family is checked by test_families.py; here, the variants (dtypes,
+tied, rope scaling) and the greedy and tokenizer checks.
+"""
 
 from __future__ import annotations
 
@@ -18,33 +22,39 @@ from tests.quantize.helpers import (
     torch_logits,
 )
 
-# gemma3: llama.cpp computes GELU through an fp16 table, so it cannot match to 1e-4.
-TOLERANCE = {"gemma3": 3e-3}
-FAMILIES = [
-    "llama",
-    "qwen2",
-    "gemma3",
+VARIANTS = [
+    "mistral-no-window",
     "llama-bf16-tied",
     "llama-f16",
     "llama3-rope",
     "llama-linear-rope",
     "qwen2-yarn-rope",
 ]
+SCALED = [("llama", "llama3-rope"), ("llama", "llama-linear-rope"), ("qwen2", "qwen2-yarn-rope")]
+# One per family; Mistral without its window, as generation runs past a window of 24.
+GENERATING = ["llama", "mistral-no-window", "qwen2", "gemma3"]
 
 
-@pytest.mark.parametrize("name", FAMILIES)
+@pytest.mark.parametrize("name", VARIANTS)
 def test_logits_match_pytorch(
     name: str, tiny_models: dict[str, Path], f32_ggufs: dict[str, Path]
 ) -> None:
     ids = torch_ids(tiny_models[name], PROMPT)
-    assert len(ids) > 16  # longer than gemma3's sliding window: the window is exercised too
     expected = torch_logits(tiny_models[name], ids)
     got = gguf_logits(f32_ggufs[name], ids)
     assert np.abs(expected).max() > 1.0  # logits with real spread, not near-zero noise
-    assert np.abs(expected - got).max() < TOLERANCE.get(name, 1e-4)
+    assert np.abs(expected - got).max() < 1e-4
 
 
-@pytest.mark.parametrize("name", ["llama", "qwen2", "gemma3"])
+def test_rope_scaling_variants_really_scale(tiny_models: dict[str, Path]) -> None:
+    """Each rope variant has its plain model's weights (same seed): its logits must differ."""
+    for plain, scaled in SCALED:
+        ids = torch_ids(tiny_models[plain], PROMPT)
+        expected = torch_logits(tiny_models[plain], ids)
+        assert np.abs(expected - torch_logits(tiny_models[scaled], ids)).max() > 0.1, scaled
+
+
+@pytest.mark.parametrize("name", GENERATING)
 def test_greedy_tokens_identical(
     name: str, tiny_models: dict[str, Path], f32_ggufs: dict[str, Path]
 ) -> None:
@@ -52,7 +62,7 @@ def test_greedy_tokens_identical(
     assert gguf_greedy(f32_ggufs[name], ids, 12) == torch_greedy(tiny_models[name], ids, 12)
 
 
-@pytest.mark.parametrize("name", ["llama", "qwen2", "gemma3"])
+@pytest.mark.parametrize("name", GENERATING)
 def test_tokenization_identical(
     name: str, tiny_models: dict[str, Path], f32_ggufs: dict[str, Path]
 ) -> None:

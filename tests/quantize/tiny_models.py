@@ -7,6 +7,8 @@ with all-ones norms).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +83,79 @@ def _add_noise(model: Any, seed: int) -> None:
                 parameter.add_(noise.to(parameter.dtype))
 
 
+@dataclass(frozen=True)
+class TinyFamily:
+    """How to make a tiny random model of one HF architecture (one per registered family).
+
+    ``config`` gets the settings every tiny model shares and returns the family's transformers
+    config; the model class is ``transformers.<architecture>``. ``tolerance`` is how close
+    llama.cpp's logits must come to PyTorch's.
+    """
+
+    architecture: str
+    config: Callable[[dict[str, Any]], Any]
+    split_regex: str = LLAMA3_SPLIT
+    bos: bool = True
+    tolerance: float = 1e-4
+
+
+def _llama(common: dict[str, Any]) -> Any:
+    import transformers
+
+    return transformers.LlamaConfig(**common, rope_theta=10000.0, bos_token_id=0, eos_token_id=2)
+
+
+def _mistral(common: dict[str, Any]) -> Any:
+    import transformers
+
+    # Mistral 7B v0.1's shape: a sliding window shorter than the context (and than the prompt).
+    return transformers.MistralConfig(
+        **common, rope_theta=10000.0, sliding_window=MISTRAL_WINDOW, bos_token_id=0, eos_token_id=2
+    )
+
+
+def _qwen2(common: dict[str, Any]) -> Any:
+    import transformers
+
+    return transformers.Qwen2Config(
+        **common, rope_theta=1000000.0, bos_token_id=0, eos_token_id=2, use_sliding_window=False
+    )
+
+
+def _gemma3(common: dict[str, Any]) -> Any:
+    import transformers
+
+    head_dim = common["hidden_size"] // common["num_attention_heads"]
+    layers = common["num_hidden_layers"]
+    common = {**common, "tie_word_embeddings": True}
+    common.pop("rope_scaling", None)
+    return transformers.Gemma3TextConfig(
+        **common,
+        head_dim=head_dim,
+        query_pre_attn_scalar=head_dim,
+        sliding_window=16,
+        layer_types=["sliding_attention"] * (layers - 1) + ["full_attention"],
+        rope_theta=1000000.0,
+        rope_local_base_freq=10000.0,
+        bos_token_id=0,
+        eos_token_id=2,
+        pad_token_id=0,
+    )
+
+
+MISTRAL_WINDOW = 24
+
+# Tiny model makers by short name. tests/quantize/test_families.py fails for any architecture
+# the converter registers (quantize.families.registered()) that no entry here makes.
+TINY: dict[str, TinyFamily] = {
+    "llama": TinyFamily("LlamaForCausalLM", _llama),
+    "mistral": TinyFamily("MistralForCausalLM", _mistral),
+    "qwen2": TinyFamily("Qwen2ForCausalLM", _qwen2, split_regex=QWEN2_SPLIT, bos=False),
+    # llama.cpp computes GELU through an fp16 table, so gemma3 cannot match to 1e-4.
+    "gemma3": TinyFamily("Gemma3ForCausalLM", _gemma3, tolerance=3e-3),
+}
+
+
 def make_model(
     folder: Path,
     family: str,
@@ -93,11 +168,16 @@ def make_model(
     dtype: str = "float32",
     rope_scaling: dict[str, Any] | None = None,
     seed: int = 0,
+    **config: Any,
 ) -> Path:
-    """Save a random causal LM of ``family`` (llama, qwen2, gemma3) with its tokenizer."""
+    """Save a random causal LM of ``family`` (a key of TINY) with its tokenizer.
+
+    ``config`` overrides settings of the family's config (e.g. ``sliding_window=None``).
+    """
     import torch
     import transformers
 
+    tiny = TINY[family]
     torch.manual_seed(seed)
     folder.mkdir(parents=True, exist_ok=True)
     common: dict[str, Any] = dict(
@@ -113,35 +193,13 @@ def make_model(
         # Larger than the default 0.02 so attention is sharp and position (rope) really matters.
         initializer_range=0.15,
     )
-    tokenizer_bos = family != "qwen2"
-    make_tokenizer(folder, LLAMA3_SPLIT if family != "qwen2" else QWEN2_SPLIT, vocab, tokenizer_bos)
-    if family == "llama":
-        config = transformers.LlamaConfig(
-            **common, rope_theta=10000.0, rope_scaling=rope_scaling, bos_token_id=0, eos_token_id=2
-        )
-        model = transformers.LlamaForCausalLM(config)
-    elif family == "qwen2":
-        config = transformers.Qwen2Config(
-            **common, rope_theta=1000000.0, bos_token_id=0, eos_token_id=2, use_sliding_window=False
-        )
-        model = transformers.Qwen2ForCausalLM(config)
-    elif family == "gemma3":
-        head_dim = hidden // heads
-        config = transformers.Gemma3TextConfig(
-            **{**common, "tie_word_embeddings": True},
-            head_dim=head_dim,
-            query_pre_attn_scalar=head_dim,
-            sliding_window=16,
-            layer_types=["sliding_attention"] * (layers - 1) + ["full_attention"],
-            rope_theta=1000000.0,
-            rope_local_base_freq=10000.0,
-            bos_token_id=0,
-            eos_token_id=2,
-            pad_token_id=0,
-        )
-        model = transformers.Gemma3ForCausalLM(config)
-    else:
-        raise ValueError(family)
+    if rope_scaling is not None:
+        common["rope_scaling"] = rope_scaling
+    make_tokenizer(folder, tiny.split_regex, vocab, tiny.bos)
+    settings = tiny.config(common)
+    for key, value in config.items():
+        setattr(settings, key, value)
+    model = getattr(transformers, tiny.architecture)(settings)
     _add_noise(model, seed)
     model = model.to(getattr(torch, dtype))
     model.config.torch_dtype = dtype

@@ -290,3 +290,24 @@ def test_an_encounter_saved_before_codes_still_loads_and_shows(session: Session)
     newest = session.log.get(result.encounter_id).decision
     assert all(r.kind is not None for r in newest.reasons)
     assert all(w.code is not None for w in newest.warnings)
+
+
+def test_an_incomplete_result_names_its_floor_reason_for_the_screen(session: Session) -> None:
+    encounter = session.new_encounter()
+    session.set_patient(encounter, name="Child", age="6", complaint="fever")
+    session.set_signs(encounter, set())
+    session.set_vitals(encounter, {"temp_c": "37"})
+    result = session.finish(encounter)
+    assert result.incomplete and result.category is Category.ORANGE
+    assert result.floor_reason in result.reasons
+    assert result.floor_reason.startswith("Not measured yet (") and "Respiratory rate" in (
+        result.floor_reason
+    )
+    whole = session.new_encounter()
+    session.set_patient(whole, name="Adult", age="30", complaint="headache")
+    session.set_signs(whole, set())
+    session.set_vitals(
+        whole,
+        {"rr": "16", "hr": "80", "sbp": "120", "temp_c": "37", "avpu": "A", "mobility": "walking"},
+    )
+    assert session.finish(whole).floor_reason == ""

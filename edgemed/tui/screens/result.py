@@ -76,9 +76,7 @@ class ResultScreen(EdgemedScreen):
         reasons = result.reasons
         if result.incomplete:
             # The banner already names what is still to measure: the floor's reason repeats it.
-            floor = _("Not measured yet ({items}): the category cannot be lower until it is")
-            head = floor.split("{items}")[0]
-            reasons = tuple(r for r in reasons if not r.startswith(head)) or reasons
+            reasons = tuple(r for r in reasons if r != result.floor_reason) or reasons
         widgets += [Static(show("- " + reason)) for reason in reasons]
         widgets.append(Static(show(_("Do now:")), classes="title"))
         widgets += [Static(show("- " + action)) for action in result.actions]
