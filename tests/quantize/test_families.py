@@ -133,3 +133,67 @@ def test_a_subclass_accepts_only_its_own_names() -> None:
     mistral = registered()["MistralForCausalLM"]
     assert mistral.architectures == ("MistralForCausalLM",)
     assert registered()["LlamaForCausalLM"].architectures == ("LlamaForCausalLM",)
+
+
+# llama.cpp's own converter, run on each family's tiny model when a llama.cpp source tree is given
+# (EDGEMED_LLAMA_CPP_SRC: a folder with convert_hf_to_gguf.py and gguf-py, e.g. the
+# vendor/llama.cpp of the llama-cpp-python sdist that is installed). Its pre-tokenizer check
+# hashes the output of known published tokenizers, which a tokenizer trained here is not, so the
+# name is given; only tensors are compared.
+_LLAMA_CPP_CONVERT = """
+import runpy, sys
+source, folder, out = sys.argv[1:4]
+sys.path[:0] = [source + "/gguf-py", source]
+import conversion.base
+conversion.base.TextModel.get_vocab_base_pre = lambda self, tokenizer: "llama-bpe"
+sys.argv = ["convert_hf_to_gguf.py", folder, "--outfile", out, "--outtype", "f32"]
+runpy.run_path(source + "/convert_hf_to_gguf.py", run_name="__main__")
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("architecture", sorted(registered()))
+def test_tensors_match_llama_cpp_converter(
+    architecture: str,
+    tiny_models: dict[str, Path],
+    f32_ggufs: dict[str, Path],
+    tmp_path: Path,
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import gguf
+
+    source = os.environ.get("EDGEMED_LLAMA_CPP_SRC")
+    if not source or not (Path(source) / "convert_hf_to_gguf.py").is_file():
+        pytest.skip("EDGEMED_LLAMA_CPP_SRC names no llama.cpp source tree")
+    name = _tiny_name(architecture)
+    theirs_path = tmp_path / "llama-cpp.gguf"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _LLAMA_CPP_CONVERT,
+            source,
+            str(tiny_models[name]),
+            str(theirs_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    theirs = {t.name: t for t in gguf.GGUFReader(theirs_path).tensors}
+    ours = {t.name: t for t in gguf.GGUFReader(f32_ggufs[name]).tensors}
+    assert set(theirs) == set(ours)
+    for tensor, mine in ours.items():
+        assert theirs[tensor].tensor_type == mine.tensor_type, tensor
+        expected, got = np.asarray(theirs[tensor].data), np.asarray(mine.data)
+        if architecture == "Gemma3ForCausalLM" and tensor == "token_embd.weight":
+            # llama.cpp's gemma3 cuts the rows past a tokenizer.json's own vocabulary while it
+            # writes the token list padded to vocab_size, and its file does not load; ours keeps
+            # them (padding tokens, UNUSED). The rows it keeps are the same bytes.
+            got = got[: len(expected)]
+        assert np.array_equal(expected, got), tensor
