@@ -20,7 +20,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10 on an old Raspberry Pi OS
     import tomli as tomllib
 
-THEMES = ("dark", "light", "high-contrast")
+THEME_CHOICES = ("dark", "light", "high-contrast")
 # The nurse may set 0 to never lock: a shared laptop should not, so the default locks.
 MAX_AUTO_LOCK_MINUTES = 240
 
@@ -50,10 +50,10 @@ class Settings:
 def problems(settings: Settings) -> list[str]:
     """Everything wrong with ``settings``, in words a person can act on (empty = fine)."""
     found: list[str] = []
-    if settings.theme not in THEMES:
+    if settings.theme not in THEME_CHOICES:
         found.append(
             _("theme must be one of {choices}, not {value!r}").format(
-                choices=", ".join(THEMES), value=settings.theme
+                choices=", ".join(THEME_CHOICES), value=settings.theme
             )
         )
     if not 0 <= settings.auto_lock_minutes <= MAX_AUTO_LOCK_MINUTES:

@@ -7,7 +7,7 @@ understanding and the interview are reached through it.
 from __future__ import annotations
 
 from .encounter import Encounter
-from .flow import VitalsError, parse_number
+from .flow import RequiredField, VitalsError, parse_number
 from .session import NotUnlocked, Session
 from .views import (
     DISCRIMINATORS_KEY,
@@ -32,6 +32,7 @@ __all__ = [
     "ProposedFinding",
     "QuestionView",
     "QueueEntry",
+    "RequiredField",
     "Session",
     "SignChoice",
     "TriageResult",

@@ -16,7 +16,25 @@ from edgemed.protocol import Concern, Decision, Finding, Patient, Presence, Repo
 
 from .views import ProposalStatus, ProposedFinding
 
+# The steps of an encounter, in order: the one place that says it (the TUI's navigator asks
+# ``step_after`` / ``step_before`` and shows the step's screen). The first five are typed by the
+# nurse; "result" is the decision, saved; "note" and "saved" follow on the result screen.
 STEPS = ("patient", "proposals", "signs", "vitals", "questions", "result", "note", "saved")
+ENTRY_STEPS = STEPS[: STEPS.index("result")]
+
+
+def step_after(step: str) -> str:
+    """The step that follows ``step`` (the last one stays where it is)."""
+    index = STEPS.index(step) if step in STEPS else 0
+    return STEPS[min(index + 1, len(STEPS) - 1)]
+
+
+def step_before(step: str) -> str | None:
+    """The entry step before ``step``, or None on the first one (and after the decision: a
+    saved decision is changed by a correction, never by going back)."""
+    if step not in ENTRY_STEPS or step == ENTRY_STEPS[0]:
+        return None
+    return ENTRY_STEPS[ENTRY_STEPS.index(step) - 1]
 
 
 @dataclass
@@ -48,6 +66,11 @@ class Encounter:
     note: str = ""
     # Set when this encounter corrects a saved one: saving makes a new version of it.
     corrects: str | None = None
+    # A correction's answers from the saved version, asked again one by one (each can change;
+    # the question says what it was); whatever is not asked again is kept as it was.
+    earlier: dict[str, Presence] = field(default_factory=dict)
+    # A correction's proposals the saved version rejected: shown rejected again.
+    rejected_before: set[str] = field(default_factory=set)
     # What the nurse typed on the current step but has not submitted yet (field -> text),
     # kept when the step is left (Esc, quit, lock) so nothing typed is lost.
     typed: dict[str, str] = field(default_factory=dict)
@@ -55,6 +78,11 @@ class Encounter:
     # the nurse went back to it, to show the ticks again), and whether it is done.
     checklist: dict[str, bool] = field(default_factory=dict)
     checklist_done: bool = False
+
+    @property
+    def correcting_version(self) -> int | None:
+        """The version a correction will be saved as (None for a new encounter)."""
+        return self.version + 1 if self.corrects else None
 
     def findings(self) -> tuple[Finding, ...]:
         """What the protocol counts: nurse answers, confirmed proposals, and pending proposals.
@@ -104,6 +132,8 @@ class Encounter:
             "version": self.version,
             "note": self.note,
             "corrects": self.corrects,
+            "earlier": {k: v.value for k, v in self.earlier.items()},
+            "rejected_before": sorted(self.rejected_before),
             "typed": dict(self.typed),
             "checklist": dict(self.checklist),
             "checklist_done": self.checklist_done,
@@ -145,6 +175,8 @@ class Encounter:
             version=int(data.get("version", 0)),
             note=data.get("note", ""),
             corrects=data.get("corrects"),
+            earlier={str(k): Presence(v) for k, v in (data.get("earlier") or {}).items()},
+            rejected_before={str(k) for k in data.get("rejected_before") or ()},
             typed={str(k): str(v) for k, v in (data.get("typed") or {}).items()},
             checklist={str(k): bool(v) for k, v in (data.get("checklist") or {}).items()},
             checklist_done=bool(data.get("checklist_done", False)),

@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from edgemed.errors import InputError
-from edgemed.i18n import _, current_language, protocol_text
+from edgemed.i18n import N_, _, current_language, protocol_text
 from edgemed.protocol import (
     AVPU,
     Category,
@@ -25,7 +25,7 @@ from edgemed.protocol import (
 )
 from edgemed.settings import Settings
 
-from .encounter import VITAL_FIELDS, Encounter
+from .encounter import VITAL_FIELDS, Encounter, step_after, step_before
 
 if TYPE_CHECKING:
     from edgemed.interview import Question
@@ -39,7 +39,7 @@ from .views import (
     SignChoice,
     VitalCheck,
 )
-from .wording import vital_name, warning_text
+from .wording import vital_name, vital_unit, warning_text
 
 _CHOICE_FIELDS = {"avpu": AVPU, "mobility": Mobility}
 PREGNANCY_KEY = "pregnant"  # the interview's pregnancy question (edgemed.interview.state)
@@ -51,6 +51,53 @@ class VitalsError(InputError):
     def __init__(self, checks: list[VitalCheck]) -> None:
         super().__init__("; ".join(c.error or "" for c in checks if c.error))
         self.checks = checks
+
+
+class RequiredField(InputError):
+    """A required field of the patient step is empty; ``field`` names it (``name`` or
+    ``complaint``) so a screen can put the cursor there."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+# The closed sets of the vital signs, in the nurse's words: (what the nurse reads, the
+# protocol's value). Picked from a list, never typed as English keywords.
+VITAL_CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
+    "avpu": (
+        (N_("A - alert"), "A"),
+        (N_("C - new confusion"), "C"),
+        (N_("V - responds to voice"), "V"),
+        (N_("P - responds to pain"), "P"),
+        (N_("U - unresponsive"), "U"),
+    ),
+    "mobility": (
+        (N_("walks unaided"), "walking"),
+        (N_("walks with help"), "with_help"),
+        (N_("cannot walk (stretcher)"), "immobile"),
+    ),
+}
+
+# The order the vital signs are typed in on the vitals step.
+VITALS_ORDER = (
+    "rr",
+    "hr",
+    "sbp",
+    "dbp",
+    "temp_c",
+    "spo2",
+    "avpu",
+    "mobility",
+    "cap_refill_s",
+    "glucose_mmol",
+)
+
+_PRESENCE_WORDS = {
+    Presence.PRESENT: N_("yes"),
+    Presence.ABSENT: N_("no"),
+    Presence.UNKNOWN: N_("not known"),
+}
 
 
 # Digits as typed on an Arabic or Persian keyboard, and the Arabic decimal separator.
@@ -143,6 +190,40 @@ class EncounterFlow(ABC):
     def discard(self, encounter: Encounter) -> None:
         self.log.discard_draft(encounter.draft_id)
 
+    # -- the order of the steps (the one place: the TUI's navigator asks here) ---------------
+
+    def can_step_back(self, encounter: Encounter) -> bool:
+        return step_before(encounter.step) is not None
+
+    def step_back(self, encounter: Encounter) -> str | None:
+        """Back to the previous step (what was entered there stays, shown again); the new
+        step, or None on the first one."""
+        previous = step_before(encounter.step)
+        if previous is None:
+            return None
+        encounter.step = previous
+        self.save_draft(encounter)
+        return previous
+
+    def proposals_done(self, encounter: Encounter) -> None:
+        """The nurse has gone through the proposals (unanswered ones never count): on."""
+        encounter.step = step_after("proposals")
+        self.save_draft(encounter)
+
+    # -- what the vitals step shows ------------------------------------------------------------
+
+    def vital_fields(self) -> tuple[str, ...]:
+        return VITALS_ORDER
+
+    def vital_label(self, field: str) -> str:
+        """``Heart rate (/min)``: the vital's name and unit in the nurse's language."""
+        unit = vital_unit(field)
+        return vital_name(field) + (f" ({unit})" if unit else "")
+
+    def vital_choices(self, field: str) -> list[tuple[str, str]]:
+        """A closed set (AVPU, mobility) as (the nurse's words, the value); empty for numbers."""
+        return [(_(text), value) for text, value in VITAL_CHOICES.get(field, ())]
+
     # -- patient and complaint ---------------------------------------------------------------
 
     def set_patient(
@@ -156,6 +237,14 @@ class EncounterFlow(ABC):
         trauma: bool | None = None,
         complaint: str,
     ) -> None:
+        if not name.strip():
+            raise RequiredField(
+                "name", _("Type the name or a clinic number: the record must say who it is.")
+            )
+        if not complaint.strip():
+            raise RequiredField(
+                "complaint", _("Type what brings the patient (a few words are enough).")
+            )
         years, months = parse_age(age)
         if years is None and months is None:
             raise InputError(
@@ -178,7 +267,8 @@ class EncounterFlow(ABC):
         if encounter.corrects is None:
             encounter.protocol_id = self.settings.protocol_id
         self.protocol_for(encounter)
-        encounter.step = "proposals"
+        encounter.step = step_after("patient")
+        encounter.typed = {}
         self.save_draft(encounter)
 
     def propose(self, encounter: Encounter) -> list[ProposedFinding]:
@@ -193,19 +283,37 @@ class EncounterFlow(ABC):
             if proposal.finding_id in known or proposal.finding_id not in protocol.findings:
                 continue
             known.add(proposal.finding_id)
+            present = proposal.presence is Presence.PRESENT
             encounter.proposals.append(
                 ProposedFinding(
                     finding_id=proposal.finding_id,
                     label=labels[proposal.finding_id],
-                    present=proposal.presence is Presence.PRESENT,
+                    present=present,
                     confidence=proposal.confidence,
                     method=proposal.method,
                     span=proposal.span,
                     evidence=proposal.evidence,
+                    status=self._status_before(encounter, proposal.finding_id, present),
                 )
             )
         self.save_draft(encounter)
         return list(encounter.proposals)
+
+    @staticmethod
+    def _status_before(encounter: Encounter, finding_id: str, present: bool) -> ProposalStatus:
+        """In a correction, a proposal the saved version already holds shows as the nurse left
+        it: confirmed (the saved answer is the proposal's from now on: rejecting it takes it
+        away), or rejected. A new encounter's proposals wait for the nurse."""
+        if encounter.corrects is None:
+            return ProposalStatus.PENDING
+        if finding_id in encounter.rejected_before:
+            return ProposalStatus.REJECTED
+        wanted = Presence.PRESENT if present else Presence.ABSENT
+        for answers in (encounter.answers, encounter.earlier):
+            if answers.get(finding_id) is wanted:
+                del answers[finding_id]
+                return ProposalStatus.CONFIRMED
+        return ProposalStatus.PENDING
 
     def decide_proposal(self, encounter: Encounter, finding_id: str, confirm: bool) -> None:
         for proposal in encounter.proposals:
@@ -237,7 +345,7 @@ class EncounterFlow(ABC):
                 Presence.PRESENT if sign.finding_id in ticked else Presence.ABSENT
             )
         red = any(sign.finding_id in ticked for sign in self.emergency_signs(encounter))
-        encounter.step = "result" if red else "vitals"
+        encounter.step = "result" if red else step_after("signs")
         self.save_draft(encounter)
         return red
 
@@ -305,7 +413,8 @@ class EncounterFlow(ABC):
         vitals = Vitals(**values)
         encounter.vitals = vitals
         encounter.vital_warnings = tuple(warning_text(w) for w in check_vitals(vitals))
-        encounter.step = "questions"
+        encounter.step = step_after("vitals")
+        encounter.typed = {}
         self.save_draft(encounter)
         return encounter.vital_warnings
 
@@ -366,7 +475,9 @@ class EncounterFlow(ABC):
         choices = []
         for fid in [*confirmed, *pending]:
             definition = protocol.findings[fid]
-            ticked = encounter.checklist.get(fid, fid in confirmed)
+            ticked = encounter.checklist.get(
+                fid, fid in confirmed or encounter.earlier.get(fid) is Presence.PRESENT
+            )
             choices.append(
                 SignChoice(fid, protocol_text(definition.label), _described(definition), ticked)
             )
@@ -430,8 +541,10 @@ class EncounterFlow(ABC):
                     why=question.reason,
                     remaining=remaining,
                 )
+            earlier = encounter.earlier.get(question.key)
             return QuestionView(
                 key=question.key,
+                earlier=_(_PRESENCE_WORDS[earlier]) if earlier is not None else "",
                 text=question.text,
                 label=vital_name(question.key)
                 if vital

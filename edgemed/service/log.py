@@ -6,11 +6,13 @@ This is the one module of the service that talks to ``edgemed.store``; it turns 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from edgemed.files import utc_now
 from edgemed.protocol import Decision, Patient, Presence, ProtocolError, Vitals
@@ -43,6 +45,8 @@ class SavedEncounter:
     model: str
     # Why the latest version was saved: "seen" / "left without being seen" close it off the queue.
     reason: str = ""
+    # The proposals the nurse rejected (a correction shows them rejected again).
+    rejected: frozenset[str] = frozenset()
 
 
 # Closing reasons: the patient leaves today's queue (the encounter stays in the log and history).
@@ -123,7 +127,20 @@ def _saved(stored: StoredEncounter) -> SavedEncounter:
         note=record.handover_note,
         model=record.model_id or "",
         reason=stored.correction_reason,
+        rejected=frozenset(str(f["code"]) for f in record.findings.rejected),
     )
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _serialized(method: _Method) -> _Method:
+    @functools.wraps(method)
+    def serialized(self: EncounterLog, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return cast(_Method, serialized)
 
 
 class EncounterLog:
@@ -131,6 +148,9 @@ class EncounterLog:
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        # One connection, used from the UI thread (drafts kept as they are typed) and from
+        # workers (deciding, saving the note): one call at a time, never two transactions.
+        self._lock = threading.RLock()
 
     @staticmethod
     def exists(path: Path) -> bool:
@@ -154,6 +174,7 @@ class EncounterLog:
 
         return cls(Store.open(path))
 
+    @_serialized
     def unlock(self, user: str, passphrase: str) -> None:
         self._store.unlock(user, passphrase)
 
@@ -162,10 +183,12 @@ class EncounterLog:
         """Why the log was opened for reading only (a rollback or a cut was found), or None."""
         return getattr(self._store, "read_only_reason", None)
 
+    @_serialized
     def lock(self) -> None:
         # Closing drops the data key from memory; unlock() re-derives it from a passphrase.
         self._store.close()
 
+    @_serialized
     def add_user(self, user: str, passphrase: str, cost: dict[str, int] | None) -> None:
         from edgemed.store import Argon2Params
 
@@ -174,9 +197,11 @@ class EncounterLog:
         else:
             self._store.add_user(user, passphrase, kdf=Argon2Params(**cost))
 
+    @_serialized
     def close(self) -> None:
         self._store.close()
 
+    @_serialized
     def save(self, encounter: Encounter, user: str, model: str | None) -> tuple[str, int]:
         """Save a decided encounter (or a correction of a saved one): (id, version)."""
         record = _record(encounter, user, model)
@@ -187,6 +212,7 @@ class EncounterLog:
             saved = self._store.save_encounter(record)
         return saved.encounter_id, saved.version
 
+    @_serialized
     def correct(self, encounter: Encounter, user: str, model: str | None) -> int:
         """A new version of a saved encounter (an edited note, a correction)."""
         record = _record(encounter, user, model)
@@ -195,6 +221,7 @@ class EncounterLog:
         )
         return saved.version
 
+    @_serialized
     def close_out(self, encounter_id: str, reason: str) -> int:
         """A new version of the encounter, its record unchanged, saved with a closing ``reason``
         (seen, or left without being seen): audited like every version."""
@@ -202,20 +229,25 @@ class EncounterLog:
         saved = self._store.correct_encounter(encounter_id, current.record, reason=reason)
         return saved.version
 
+    @_serialized
     def get(self, encounter_id: str) -> SavedEncounter:
         return _saved(self._store.get(encounter_id))
 
+    @_serialized
     def encounters(
         self, since: datetime | None = None, search: str | None = None
     ) -> list[SavedEncounter]:
         return [_saved(s) for s in self._store.list_encounters(since=since, search=search)]
 
+    @_serialized
     def save_draft(self, draft_id: str, data: dict[str, Any]) -> None:
         self._store.save_draft(draft_id, data)
 
+    @_serialized
     def load_drafts(self) -> list[dict[str, Any]]:
         found = (self._store.load_draft(d) for d in self._store.list_drafts())
         return [draft for draft in found if draft is not None]
 
+    @_serialized
     def discard_draft(self, draft_id: str) -> None:
         self._store.discard_draft(draft_id)

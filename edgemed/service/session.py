@@ -26,13 +26,14 @@ from edgemed.protocol import (
     Protocol,
     ProtocolError,
     assess,
+    available_protocols,
     load_protocol,
     route,
     triage_view,
 )
 from edgemed.protocol.definition import FIELD_NAMES
 from edgemed.protocol.vital_limits import pregnancy_possible
-from edgemed.settings import Settings, load_settings, save_settings
+from edgemed.settings import THEME_CHOICES, Settings, load_settings, save_settings
 
 from . import wording
 from .encounter import Encounter
@@ -236,6 +237,10 @@ class Session(EncounterFlow):
 
     def finish(self, encounter: Encounter) -> TriageResult:
         """Assess, then save to the encrypted log, and only then return what to show."""
+        # A correction's earlier answers not asked again stand as they were.
+        for finding_id, presence in encounter.earlier.items():
+            encounter.answers.setdefault(finding_id, presence)
+        encounter.earlier = {}
         decision = self.decide(encounter)
         protocol = self.protocol_for(encounter)
         encounter.decision = decision
@@ -454,9 +459,33 @@ class Session(EncounterFlow):
         )
 
     def start_correction(self, encounter_id: str) -> Encounter:
-        """An encounter pre-filled from a saved one; finishing it saves a new version."""
+        """An encounter pre-filled from a saved one; finishing it saves a new version.
+
+        Every earlier answer can change: the emergency signs come ticked as they were, a
+        proposal the nurse confirmed (or rejected) shows so again, and the interview's answers
+        (discriminators included) are asked again, each question saying what it was; an answer
+        not asked again is kept as it was."""
+        encounter = self._reopen(encounter_id)
+        signs = {s.finding_id for s in self.emergency_signs(encounter)}
+        answers = encounter.answers
+        encounter.answers = {k: v for k, v in answers.items() if k in signs}
+        encounter.earlier = {k: v for k, v in answers.items() if k not in signs}
+        self.save_draft(encounter)
+        return encounter
+
+    def finish_incomplete(self, encounter_id: str, skipped: set[str]) -> Encounter:
+        """An INCOMPLETE decision finished as a new version: straight to the questions, which
+        ask only what is still missing (answers kept; ``skipped``, the questions answered "not
+        known" before, are not asked again)."""
+        encounter = self._reopen(encounter_id)
+        encounter.skipped = set(skipped)
+        encounter.step = "questions"
+        self.save_draft(encounter)
+        return encounter
+
+    def _reopen(self, encounter_id: str) -> Encounter:
         saved = self.log.get(encounter_id)
-        encounter = Encounter(
+        return Encounter(
             started_at=saved.started_at,
             patient_name=saved.patient_name,
             patient=saved.patient if isinstance(saved.patient, Patient) else Patient(),
@@ -467,6 +496,24 @@ class Session(EncounterFlow):
             concern=saved.decision.concern,
             protocol_id=saved.decision.protocol_id,
             corrects=saved.encounter_id,
+            version=saved.version,
+            rejected_before=set(saved.rejected),
         )
-        self.save_draft(encounter)
-        return encounter
+
+    # -- what the settings and the clinical-concern dialog offer ------------------------------
+
+    def protocol_choices(self) -> list[str]:
+        """The protocols a clinic can force (by default the age picks one)."""
+        return available_protocols()
+
+    def theme_choices(self) -> tuple[str, ...]:
+        return THEME_CHOICES
+
+    def raise_choices(self, current: Category) -> list[tuple[Category, str]]:
+        """The levels the nurse may raise to (only more urgent ones, one step up first), each
+        as "ORANGE - Very urgent" in the nurse's language."""
+        levels = sorted(
+            (c for c in Category if c.is_more_urgent_than(current)), key=lambda c: c.urgency
+        )
+        levels.reverse()
+        return [(c, f"{wording.colour_name(c)} - {wording.category_word(c)}") for c in levels]

@@ -86,6 +86,9 @@ class QuestionView:
     remaining: int = 1
     # The discriminator checklist's signs, in the order to look for them (empty otherwise).
     choices: tuple[SignChoice, ...] = ()
+    # In a correction: the answer the saved version had ("yes", "no", "not known"), in the
+    # nurse's language; empty when there was none.
+    earlier: str = ""
 
     @property
     def checklist(self) -> bool:

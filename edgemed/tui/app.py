@@ -1,7 +1,8 @@
 """The nurse's app: a thin Textual shell over ``edgemed.service.Session``.
 
-The app owns the screens' order (first run, unlock, queue), the theme and the auto-lock timer;
-every piece of work is a ``Session`` call, run in a worker when it touches the disk or a model.
+The app keeps the theme, the footer's app-wide keys and the auto-lock timer; which screen comes
+next is the navigator's (``edgemed.tui.navigator``), told by the messages the screens post.
+Every piece of work is a ``Session`` call, run in a worker when it touches the disk or a model.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingsMap, BindingType
 
-from edgemed.i18n import N_, _, current_language
+from edgemed.i18n import N_, _
 from edgemed.service import Session
+from edgemed.tui.navigator import Navigator
+from edgemed.tui.screens import messages
+from edgemed.tui.screens.base import EncounterScreen
 from edgemed.tui.text import say
-from edgemed.tui.themes import THEMES, textual_theme
+from edgemed.tui.themes import OWN_THEMES, textual_theme
 
 # How often the idle check runs; auto-lock is measured in minutes, so this is plenty.
 IDLE_CHECK_S = 5.0
@@ -41,23 +45,17 @@ class EdgemedApp(App[None]):
     def __init__(self, session: Session | None = None) -> None:
         super().__init__()
         self.session = session if session is not None else Session()
+        self.navigator = Navigator(self, self.session)
         self.last_activity = time.monotonic()
         self._english_bindings = self._bindings
         self.translate_bindings()
-        for theme in THEMES.values():
+        for theme in OWN_THEMES.values():
             self.register_theme(theme)
 
     def on_mount(self) -> None:
         self.apply_theme()
         self.set_interval(IDLE_CHECK_S, self.lock_if_idle)
-        if self.session.needs_setup():
-            from edgemed.tui.screens.setup import SetupScreen
-
-            self.push_screen(SetupScreen())
-        else:
-            from edgemed.tui.screens.unlock import UnlockScreen
-
-            self.push_screen(UnlockScreen())
+        self.navigator.start()
 
     def apply_theme(self) -> None:
         self.theme = textual_theme(self.session.settings.theme)
@@ -72,13 +70,61 @@ class EdgemedApp(App[None]):
         )
 
     def show_queue(self) -> None:
-        """Back to the queue, rebuilt (so it shows the latest encounters and language)."""
-        from edgemed.tui.screens.queue import QueueScreen
-
+        """Back to the queue, rebuilt (the footer's keys in the current language too)."""
         self.translate_bindings()
-        while len(self.screen_stack) > 2:
-            self.pop_screen()
-        self.switch_screen(QueueScreen())
+        self.navigator.show_queue()
+
+    # -- what the screens say: the navigator decides what comes next ---------------------------
+
+    def on_step_done(self, message: messages.StepDone) -> None:
+        self.navigator.step_done(message.encounter)
+
+    def on_step_back(self, message: messages.StepBack) -> None:
+        self.navigator.step_back(message.encounter)
+
+    def on_decided(self, message: messages.Decided) -> None:
+        self.navigator.decided(message.encounter, message.result)
+
+    def on_open_encounter(self, message: messages.OpenEncounter) -> None:
+        self.navigator.open_encounter(message.encounter, replace=message.replace)
+
+    def on_show_queue(self, message: messages.ShowQueue) -> None:
+        self.show_queue()
+
+    def on_leave_asked(self, message: messages.LeaveAsked) -> None:
+        self.navigator.ask_leave(message.leave)
+
+    def on_concern_asked(self, message: messages.ConcernAsked) -> None:
+        self.navigator.ask_concern(message.encounter, message.current, message.answered)
+
+    def on_drafts_asked(self, message: messages.DraftsAsked) -> None:
+        self.navigator.ask_draft(message.drafts)
+
+    def on_detail_asked(self, message: messages.DetailAsked) -> None:
+        self.navigator.show_detail(message.encounter_id)
+
+    def on_history_asked(self, message: messages.HistoryAsked) -> None:
+        self.navigator.show_history()
+
+    def on_settings_asked(self, message: messages.SettingsAsked) -> None:
+        self.navigator.show_settings()
+
+    def on_settings_saved(self, message: messages.SettingsSaved) -> None:
+        self.apply_theme()
+        self.show_queue()
+
+    def on_language_picked(self, message: messages.LanguagePicked) -> None:
+        self.navigator.setup_in(message.language, message.typed, self.translate_bindings)
+
+    def on_setup_done(self, message: messages.SetupDone) -> None:
+        self.show_queue()
+
+    def on_unlocked(self, message: messages.Unlocked) -> None:
+        if not message.relock:
+            self.translate_bindings()
+        self.navigator.unlocked(relock=message.relock)
+
+    # -- app-wide keys, auto-lock ---------------------------------------------------------------
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown)):
@@ -93,8 +139,6 @@ class EdgemedApp(App[None]):
 
     def keep_typed(self) -> None:
         """What is typed on an encounter step goes into its encrypted draft (quit, lock)."""
-        from edgemed.tui.screens.base import EncounterScreen
-
         for screen in self.screen_stack:
             if isinstance(screen, EncounterScreen) and self.session.unlocked:
                 screen.keep_typed()
@@ -105,39 +149,24 @@ class EdgemedApp(App[None]):
 
     def action_ask_quit(self) -> None:
         """Ctrl+C asks before quitting (Ctrl+Q quits at once); typed values are kept."""
-        from edgemed.tui.screens.dialogs import QuitScreen
 
-        if isinstance(self.screen, QuitScreen):
-            return
+        def quit_now() -> None:
+            self.keep_typed()
+            self.exit()
 
-        def answered(quit_now: bool | None) -> None:
-            if quit_now:
-                self.keep_typed()
-                self.exit()
-
-        self.push_screen(QuitScreen(), answered)
+        self.navigator.ask_quit(quit_now)
 
     def action_lock(self) -> None:
         """Lock now: the draft is already saved; unlocking returns to the same screen."""
-        from edgemed.tui.screens.unlock import UnlockScreen
-
         if not self.session.unlocked:
             return
         self.keep_typed()
         self.session.stop_note()
         self.session.lock()
-        self.push_screen(UnlockScreen(relock=True))
+        self.navigator.lock()
 
     def action_help(self) -> None:
-        from edgemed.tui.screens.help import HelpScreen
-
-        if isinstance(self.screen, HelpScreen):
-            return
-        # Built once per language and kept: opening help must be instant, even mid-note.
-        name = f"help-{current_language()}"
-        if not self.is_screen_installed(name):
-            self.install_screen(HelpScreen(), name)
-        self.push_screen(name)
+        self.navigator.show_help()
 
     def on_unmount(self) -> None:
         self.session.close()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from textual.theme import Theme
 
-THEMES: dict[str, Theme] = {
+# The Textual themes edgemed adds, by the setting that picks them (the setting's allowed values
+# are ``edgemed.settings.THEME_CHOICES``; "dark" and "light" are Textual's own).
+OWN_THEMES: dict[str, Theme] = {
     "high-contrast": Theme(
         name="edgemed-high-contrast",
         primary="#ffff00",
@@ -26,6 +28,6 @@ _BUILT_IN = {"dark": "textual-dark", "light": "textual-light"}
 
 def textual_theme(setting: str) -> str:
     """The Textual theme name for the clinic's setting."""
-    if setting in THEMES:
-        return THEMES[setting].name
+    if setting in OWN_THEMES:
+        return OWN_THEMES[setting].name
     return _BUILT_IN.get(setting, "textual-dark")

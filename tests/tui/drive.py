@@ -52,7 +52,7 @@ async def vitals(pilot: Pilot[None], values: list[str]) -> None:
     is chosen by keyboard (Enter opens the list, Down to it, Enter), empty leaves it."""
     from textual.widgets import Select
 
-    from edgemed.tui.screens.vitals import CHOICES
+    from edgemed.service.flow import VITAL_CHOICES as CHOICES
 
     for value in values:
         focused = pilot.app.focused

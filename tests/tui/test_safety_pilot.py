@@ -11,11 +11,17 @@ from edgemed.protocol import Category
 from edgemed.service import TriageResult
 from edgemed.store import Store
 from edgemed.tui.app import EdgemedApp
-from edgemed.tui.screens.concern import ConcernScreen, more_urgent
+from edgemed.tui.screens.concern import ConcernScreen
 from edgemed.tui.widgets.banner import CategoryBanner
 
 from .conftest import PASSPHRASE, USER, ready_session
 from .drive import app_screen, interview, patient, settle, type_text, unlock, vitals
+
+
+def _more_urgent(current: Category) -> list[Category]:
+    """The levels above ``current``, one step up first (what the dialog must offer)."""
+    above = [c for c in Category if c.is_more_urgent_than(current)]
+    return sorted(above, key=lambda c: c.urgency, reverse=True)
 
 
 def _saved_versions(app: EdgemedApp, encounter_id: str) -> list[dict[str, object]]:
@@ -107,7 +113,7 @@ async def test_clinical_concern_raises_and_saves_a_new_version() -> None:
         await pilot.pause()
         assert isinstance(app.screen, ConcernScreen)
         # Only more urgent levels are offered, one step up first.
-        assert app.screen.levels == more_urgent(before.category)
+        assert app.screen.levels == _more_urgent(before.category)
         assert all(c.is_more_urgent_than(before.category) for c in app.screen.levels)
         # An empty reason is refused in the dialog.
         await pilot.press("enter")
@@ -126,7 +132,7 @@ async def test_clinical_concern_raises_and_saves_a_new_version() -> None:
         await settle(pilot)
         assert app_screen(pilot) == "ResultScreen"
         after = _result(app)
-        wanted = more_urgent(before.category)[1]
+        wanted = _more_urgent(before.category)[1]
         assert after.category is wanted and after.version == before.version + 1
         assert any("looks very unwell" in r for r in after.reasons)
         assert wanted.value in app.screen.query_one(CategoryBanner).classes

@@ -108,7 +108,7 @@ def _incomplete(session: Session) -> ResultScreen:
 def _concern(session: Session) -> tuple[Screen[Any], ...]:
     """The clinical-concern dialog over an incomplete YELLOW result: ORANGE and RED offered."""
     result = _incomplete(session)
-    return result, ConcernScreen(session, result.encounter, result.result.category)
+    return result, ConcernScreen(result.encounter, result.result.category)
 
 
 def _checklist(session: Session) -> Screen[Any]:

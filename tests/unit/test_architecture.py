@@ -26,6 +26,11 @@ VIOLATIONS: dict[str, tuple[str, str]] = {
     "sqlcipher-only-in-store": ("edgemed/inference/__init__.py", "import sqlcipher3"),
     "runtime-without-heavy-ml": ("edgemed/i18n.py", "import torch"),
     "tui-talks-to-service": ("edgemed/tui/__init__.py", "import edgemed.store"),
+    "tui-one-way": ("edgemed/tui/widgets/banner.py", "import edgemed.tui.screens.base"),
+    "tui-screens-independent": (
+        "edgemed/tui/screens/vitals.py",
+        "import edgemed.tui.screens.questions",
+    ),
     "quantize-uses-catalog-and-inference-only": ("quantize/__init__.py", "import edgemed.store"),
     "files-is-standalone": ("edgemed/files.py", "import edgemed.i18n"),
     "store-layers": ("edgemed/store/store.py", "import edgemed.store.backup"),

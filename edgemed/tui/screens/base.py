@@ -1,22 +1,35 @@
-"""What every screen shares: the session, showing errors, the encounter it belongs to."""
+"""What every screen shares: the session, showing errors, the encounter it belongs to.
+
+A screen never opens another screen nor imports the app: it posts a message (``messages``) and
+the app's navigator decides what comes next.
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar, Protocol, cast
 
-from textual import work
+from textual import events, work
 from textual.binding import Binding, BindingsMap, BindingType
 from textual.screen import Screen
-from textual.widgets import Static
+from textual.timer import Timer
+from textual.widgets import Input, Select, Static
 
 from edgemed.errors import EdgemedError
 from edgemed.i18n import N_, _, format_time, is_rtl
-from edgemed.service import Encounter, Session, TriageResult
-from edgemed.tui.text import say, show
+from edgemed.service import Encounter, Session
+from edgemed.tui.screens.messages import Decided, LeaveAsked, ShowQueue, StepBack
+from edgemed.tui.text import isolate, say, show
 
-if TYPE_CHECKING:
-    from edgemed.tui.app import EdgemedApp
+# Typed values go into the encrypted draft this long after the last key: a kill -9 or a power
+# cut loses at most this much typing, and a fast typist does not write the disk per key.
+KEEP_TYPED_AFTER_S = 0.5
+
+
+class HasSession(Protocol):
+    """The app as a screen sees it: the session it drives (never the app's class)."""
+
+    session: Session
 
 
 class EdgemedScreen(Screen[None]):
@@ -37,15 +50,8 @@ class EdgemedScreen(Screen[None]):
         self.set_class(is_rtl(), "rtl")
 
     @property
-    def edgemed(self) -> EdgemedApp:
-        from edgemed.tui.app import EdgemedApp
-
-        assert isinstance(self.app, EdgemedApp)
-        return self.app
-
-    @property
     def session(self) -> Session:
-        return self.edgemed.session
+        return cast(HasSession, self.app).session
 
     def report(self, error: EdgemedError) -> None:
         """Show an error the nurse can act on (never a traceback)."""
@@ -66,20 +72,20 @@ def age_text(encounter: Encounter) -> str:
 
 
 def patient_line(encounter: Encounter) -> str:
-    """Who this step is about: name, age and arrival time (on every step's title)."""
+    """Who this step is about: name, age and arrival time (on every step's title); in a
+    correction it starts "Correcting <name>, version N" (N: the version it will be saved as)."""
     name = encounter.patient_name or encounter.typed.get("name", "") or _("New patient")
+    version = encounter.correcting_version
+    if version is not None:
+        name = _("Correcting {name}, version {version}").format(name=isolate(name), version=version)
+    else:
+        name = isolate(name)
     parts = [name]
     age = age_text(encounter)
     if age:
-        parts.append(age)
-    parts.append(_("arrived {time}").format(time=format_time(encounter.started_at)))
-    if encounter.corrects:
-        parts.append(_("correcting"))
+        parts.append(isolate(age))
+    parts.append(_("arrived {time}").format(time=isolate(format_time(encounter.started_at))))
     return " · ".join(parts)
-
-
-# The previous step of each step (Ctrl+B); the questions step goes back question by question.
-PREVIOUS_STEP = {"proposals": "patient", "signs": "proposals", "vitals": "signs"}
 
 
 class EncounterScreen(EdgemedScreen):
@@ -90,10 +96,10 @@ class EncounterScreen(EdgemedScreen):
         Binding("ctrl+n", "next", N_("Next")),
         Binding("ctrl+b", "back", N_("Back"), priority=True),
     ]
-    STEP = ""
 
     def __init__(self, encounter: Encounter) -> None:
         self.encounter = encounter
+        self._keep_timer: Timer | None = None
         super().__init__()
 
     def who(self) -> Static:
@@ -109,26 +115,42 @@ class EncounterScreen(EdgemedScreen):
         except EdgemedError as error:
             self.app.call_from_thread(self.report, error)
             return
-        self.app.call_from_thread(self.show_result, result)
-
-    def show_result(self, result: TriageResult) -> None:
-        from edgemed.tui.screens.result import ResultScreen
-
-        self.app.switch_screen(ResultScreen(self.encounter, result))
+        self.app.call_from_thread(self.post_message, Decided(self.encounter, result))
 
     def typed_values(self) -> dict[str, str]:
         """What is typed on this step and not yet submitted (overridden by the form steps)."""
         return {}
 
     def keep_typed(self) -> None:
-        """Keep the typed values in the encrypted draft (leaving, quitting, locking)."""
+        """Keep the typed values in the encrypted draft (as typed, leaving, quitting, locking)."""
+        if self._keep_timer is not None:
+            self._keep_timer.stop()
+            self._keep_timer = None
+        if not self.session.unlocked:
+            return
         typed = {k: v for k, v in self.typed_values().items() if v.strip()}
-        if not typed and not self.encounter.typed:
+        if typed == self.encounter.typed:
             return
         try:
             self.session.keep_typed(self.encounter, typed)
         except EdgemedError as error:
             self.report(error)
+
+    def keep_typed_soon(self) -> None:
+        """A field changed: into the draft once typing pauses (debounced)."""
+        if self._keep_timer is not None:
+            self._keep_timer.stop()
+        self._keep_timer = self.set_timer(KEEP_TYPED_AFTER_S, self.keep_typed)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.keep_typed_soon()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        self.keep_typed_soon()
+
+    def on_screen_suspend(self, event: events.ScreenSuspend) -> None:
+        # A dialog over this step, or the lock screen: what is typed is in the draft first.
+        self.keep_typed()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "back":
@@ -136,34 +158,24 @@ class EncounterScreen(EdgemedScreen):
         return True
 
     def can_go_back(self) -> bool:
-        return self.STEP in PREVIOUS_STEP
+        return self.session.can_step_back(self.encounter)
 
     def action_leave(self) -> None:
-        from edgemed.tui.screens.dialogs import LeaveScreen
-
         if any(v.strip() for v in self.typed_values().values()):
-            self.app.push_screen(LeaveScreen(), self.leave_answered)
+            self.post_message(LeaveAsked(self.leave))
             return
         self.leave()
-
-    def leave_answered(self, leave: bool | None) -> None:
-        if leave:
-            self.leave()
 
     def leave(self) -> None:
         self.keep_typed()
         self.notify(say(_("Kept as a draft: resume it from the queue with r.")))
-        self.edgemed.show_queue()
+        self.post_message(ShowQueue())
 
     def action_back(self) -> None:
-        from edgemed.tui.screens.steps import screen_for
-
-        previous = PREVIOUS_STEP.get(self.STEP)
-        if previous is None:
+        if not self.can_go_back():
             return
         self.keep_typed()
-        self.encounter.step = previous
-        self.app.switch_screen(screen_for(self.encounter))
+        self.post_message(StepBack(self.encounter))
 
     def action_next(self) -> None:
         """Overridden by each step."""

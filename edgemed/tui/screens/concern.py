@@ -7,7 +7,7 @@ encrypted, fsynced write); Escape cancels and nothing changes.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from textual import events, work
 from textual.app import ComposeResult
@@ -21,17 +21,8 @@ from edgemed.errors import EdgemedError
 from edgemed.i18n import N_, _, is_rtl
 from edgemed.protocol import Category
 from edgemed.service import Encounter, Session, TriageResult
-from edgemed.service.wording import category_word, colour_name
+from edgemed.tui.screens.base import HasSession
 from edgemed.tui.text import say, show
-
-
-def more_urgent(current: Category) -> list[Category]:
-    """The levels the nurse may raise to: only those more urgent than ``current``."""
-    return sorted(
-        (c for c in Category if c.is_more_urgent_than(current)),
-        key=lambda c: c.urgency,
-        reverse=True,
-    )
 
 
 class ConcernScreen(ModalScreen[TriageResult | None]):
@@ -41,11 +32,16 @@ class ConcernScreen(ModalScreen[TriageResult | None]):
         Binding("escape", "cancel", N_("Cancel")),
     ]
 
-    def __init__(self, session: Session, encounter: Encounter, current: Category) -> None:
-        self.session = session
+    def __init__(self, encounter: Encounter, current: Category) -> None:
         self.encounter = encounter
-        self.levels = more_urgent(current)
         super().__init__()
+        # Only the levels more urgent than the current one, one step up first.
+        self.choices = self.session.raise_choices(current)
+        self.levels = [category for category, _text in self.choices]
+
+    @property
+    def session(self) -> Session:
+        return cast(HasSession, self.app).session
 
     def compose(self) -> ComposeResult:
         with Vertical(id="concern"):
@@ -55,10 +51,7 @@ class ConcernScreen(ModalScreen[TriageResult | None]):
                 classes="hint",
             )
             yield OptionList(
-                *[
-                    Option(say(f"{colour_name(c)} - {category_word(c)}"), id=c.value)
-                    for c in self.levels
-                ],
+                *[Option(say(text), id=c.value) for c, text in self.choices],
                 id="levels",
                 compact=True,
             )

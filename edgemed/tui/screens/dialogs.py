@@ -13,7 +13,8 @@ from textual.widgets.option_list import Option
 
 from edgemed.i18n import N_, _, format_time, is_rtl
 from edgemed.service import Encounter
-from edgemed.tui.text import say, show
+from edgemed.tui.screens.base import age_text
+from edgemed.tui.text import isolate, say, show
 
 _STEP_NAMES = {
     "patient": N_("patient"),
@@ -61,11 +62,14 @@ class QuitScreen(ConfirmScreen):
 
 
 def draft_line(encounter: Encounter) -> str:
-    """One draft as the nurse finds it: name, age, arrival time, the step it stopped at."""
-    from edgemed.tui.screens.base import age_text
-
-    name = encounter.patient_name or encounter.typed.get("name", "") or _("(no name yet)")
-    parts = [name, age_text(encounter), format_time(encounter.started_at)]
+    """One draft as the nurse finds it: name, age, arrival time, the step it stopped at (each
+    value isolated, so a Latin name and a time stay in place in a right-to-left line)."""
+    name = encounter.patient_name or encounter.typed.get("name", "")
+    parts = [
+        isolate(name) if name else _("(no name yet)"),
+        isolate(age_text(encounter)),
+        isolate(format_time(encounter.started_at)),
+    ]
     step = _STEP_NAMES.get(encounter.step)
     if step:
         parts.append(_(step))

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from edgemed.errors import EdgemedError
 from edgemed.i18n import N_, _, format_time
 from edgemed.tui.screens.base import EdgemedScreen
+from edgemed.tui.screens.messages import DetailAsked, OpenEncounter
 from edgemed.tui.text import say, show
 
 
@@ -63,10 +64,10 @@ class HistoryScreen(EdgemedScreen):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value:
-            self.app.push_screen(DetailScreen(event.row_key.value))
+            self.post_message(DetailAsked(event.row_key.value))
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        self.dismiss()
 
 
 class DetailScreen(EdgemedScreen):
@@ -124,14 +125,12 @@ class DetailScreen(EdgemedScreen):
         yield Footer()
 
     def action_correct(self) -> None:
-        from edgemed.tui.screens.patient import PatientScreen
-
         try:
             encounter = self.session.start_correction(self.encounter_id)
         except EdgemedError as error:
             self.report(error)
             return
-        self.app.switch_screen(PatientScreen(encounter))
+        self.post_message(OpenEncounter(encounter, replace=True))
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        self.dismiss()

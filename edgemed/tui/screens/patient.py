@@ -9,10 +9,11 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 from edgemed.errors import EdgemedError
 from edgemed.i18n import _
 from edgemed.protocol import Patient
-from edgemed.service import Encounter
+from edgemed.service import Encounter, RequiredField
 from edgemed.service.flow import parse_age
 from edgemed.tui.screens.base import EncounterScreen
-from edgemed.tui.text import show
+from edgemed.tui.screens.messages import StepDone
+from edgemed.tui.text import isolate, show
 
 
 def _answer(value: bool | None) -> str:
@@ -27,7 +28,6 @@ def _from_answer(value: object) -> bool | None:
 class PatientScreen(EncounterScreen):
     """Name (or clinic number), age, sex, pregnancy, injury, and the complaint."""
 
-    STEP = "patient"
     TEXT_FIELDS = ("name", "age", "complaint")
 
     def compose(self) -> ComposeResult:
@@ -41,8 +41,10 @@ class PatientScreen(EncounterScreen):
             age = f"{patient.age_years:g}"
         self.saved_age = age
         age = typed.get("age", age)
-        if enc.corrects:
-            title = _("Correcting {name}").format(name=enc.patient_name or "-")
+        if enc.correcting_version is not None:
+            title = _("Correcting {name}, version {version}").format(
+                name=isolate(enc.patient_name or "-"), version=enc.correcting_version
+            )
         else:
             title = _("New patient")
         sexes = [(_("unknown"), "unknown"), (_("female"), "female"), (_("male"), "male")]
@@ -97,6 +99,7 @@ class PatientScreen(EncounterScreen):
         self.query_one("#pregnant-row").display = self.pregnancy_applies()
 
     def on_input_changed(self, event: Input.Changed) -> None:
+        # (The base class keeps what is typed in the draft as well.)
         if event.input.id == "age":
             self.show_pregnancy()
 
@@ -113,6 +116,9 @@ class PatientScreen(EncounterScreen):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.action_next()
 
+    def can_go_back(self) -> bool:
+        return False  # the first step: nothing before it
+
     def typed_values(self) -> dict[str, str]:
         typed = {f: self.query_one(f"#{f}", Input).value for f in self.TEXT_FIELDS}
         saved = {
@@ -123,28 +129,8 @@ class PatientScreen(EncounterScreen):
         # Only what differs from what is already saved counts as typed.
         return {k: v for k, v in typed.items() if v.strip() and v.strip() != saved.get(k)}
 
-    def missing_required(self) -> str | None:
-        """The name (or an identifier) and the complaint are required; the field to fill."""
-        if not self.query_one("#name", Input).value.strip():
-            return "name"
-        if not self.query_one("#complaint", Input).value.strip():
-            return "complaint"
-        return None
-
     def action_next(self) -> None:
-        from edgemed.tui.screens.proposals import ProposalsScreen
-
-        missing = self.missing_required()
-        if missing is not None:
-            message = {
-                "name": _("Type the name or a clinic number: the record must say who it is."),
-                "complaint": _("Type what brings the patient (a few words are enough)."),
-            }[missing]
-            self.query_one("#message", Static).update(show(message))
-            self.query_one(f"#{missing}", Input).focus()
-            return
         sex = self.query_one("#sex", Select).value
-        self.encounter.typed = {}
         try:
             self.session.set_patient(
                 self.encounter,
@@ -157,7 +143,12 @@ class PatientScreen(EncounterScreen):
                 trauma=_from_answer(self.query_one("#trauma", Select).value),
                 complaint=self.query_one("#complaint", Input).value,
             )
+        except RequiredField as error:
+            # The name (or an identifier) and the complaint are required: the cursor goes there.
+            self.query_one("#message", Static).update(show(error.message))
+            self.query_one(f"#{error.field}", Input).focus()
+            return
         except EdgemedError as error:
             self.query_one("#message", Static).update(show(error.message))
             return
-        self.app.switch_screen(ProposalsScreen(self.encounter))
+        self.post_message(StepDone(self.encounter))

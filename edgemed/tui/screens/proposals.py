@@ -13,6 +13,7 @@ from edgemed.errors import EdgemedError
 from edgemed.i18n import N_, _
 from edgemed.service import ProposedFinding
 from edgemed.tui.screens.base import EncounterScreen
+from edgemed.tui.screens.messages import StepDone
 from edgemed.tui.text import show
 from edgemed.tui.widgets.proposal import ProposalRow
 
@@ -24,8 +25,6 @@ class ProposalsScreen(EncounterScreen):
         Binding("y", "decide(True)", N_("Confirm")),
         Binding("n", "decide(False)", N_("Reject")),
     ]
-
-    STEP = "proposals"
 
     def compose(self) -> ComposeResult:
         yield self.who()
@@ -78,7 +77,9 @@ class ProposalsScreen(EncounterScreen):
             listing.index += 1
 
     def action_next(self) -> None:
-        from edgemed.tui.screens.signs import SignsScreen
-
-        self.encounter.step = "signs"
-        self.app.switch_screen(SignsScreen(self.encounter))
+        try:
+            self.session.proposals_done(self.encounter)
+        except EdgemedError as error:
+            self.report(error)
+            return
+        self.post_message(StepDone(self.encounter))

@@ -13,9 +13,9 @@ from textual.widgets.option_list import Option
 from edgemed.errors import EdgemedError
 from edgemed.i18n import N_, _
 from edgemed.protocol import Presence
-from edgemed.service import DISCRIMINATORS_KEY, QuestionView
+from edgemed.service import DISCRIMINATORS_KEY, Encounter, QuestionView
 from edgemed.tui.screens.base import EncounterScreen
-from edgemed.tui.screens.vitals import CHOICES
+from edgemed.tui.screens.messages import StepBack
 from edgemed.tui.text import say, show
 from edgemed.tui.widgets.ticklist import Tick, TickList
 
@@ -33,10 +33,8 @@ class QuestionsScreen(EncounterScreen):
         Binding("ctrl+u", "unmeasurable", N_("Cannot measure"), priority=True),
     ]
 
-    STEP = "questions"
-
-    def __init__(self, encounter: object) -> None:
-        super().__init__(encounter)  # type: ignore[arg-type]
+    def __init__(self, encounter: Encounter) -> None:
+        super().__init__(encounter)
         self.question: QuestionView | None = None
         # The questions answered on this screen, in order: Ctrl+B goes back through them.
         self.history: list[str] = []
@@ -104,8 +102,15 @@ class QuestionsScreen(EncounterScreen):
                 else question.text
             )
         )
-        self.query_one("#why", Static).update(show(question.why))
-        choice = question.key in CHOICES and question.vital
+        why = question.why
+        if question.earlier:
+            # A correction asks again: what the saved version said, to keep or change.
+            why = _("Before this correction: {answer}").format(answer=question.earlier) + (
+                f" · {why}" if why else ""
+            )
+        self.query_one("#why", Static).update(show(why))
+        choices = self.session.vital_choices(question.key) if question.vital else []
+        choice = bool(choices)
         measure = self.query_one("#measure", Input)
         measure.value = ""
         measure.disabled = not question.vital or choice
@@ -117,9 +122,7 @@ class QuestionsScreen(EncounterScreen):
             # First (and highlighted): not measured, as Enter on an empty line is for a number;
             # an Enter by mistake never records "alert" or "walks unaided".
             options.add_option(Option(say(_("not measured")), id=NOT_MEASURED))
-            options.add_options(
-                [Option(say(_(text)), id=value) for text, value in CHOICES[question.key]]
-            )
+            options.add_options([Option(say(text), id=value) for text, value in choices])
             options.highlighted = 0
         reason = self.query_one("#reason", Input)
         reason.value = ""
@@ -212,12 +215,9 @@ class QuestionsScreen(EncounterScreen):
         self.ask()
 
     def action_back(self) -> None:
-        """Back to the previous question (its answer forgotten), or to the vital signs."""
-        from edgemed.tui.screens.vitals import VitalsScreen
-
+        """Back to the previous question (its answer forgotten), or to the previous step."""
         if not self.history:
-            self.encounter.step = "vitals"
-            self.app.switch_screen(VitalsScreen(self.encounter))
+            self.post_message(StepBack(self.encounter))
             return
         key = self.history.pop()
         try:

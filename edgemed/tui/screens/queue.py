@@ -11,8 +11,16 @@ from textual.widgets import DataTable, Footer, Static
 
 from edgemed.errors import EdgemedError
 from edgemed.i18n import N_, _, format_time, ngettext
-from edgemed.service import Encounter, QueueEntry
+from edgemed.service import QueueEntry
 from edgemed.tui.screens.base import EdgemedScreen
+from edgemed.tui.screens.messages import (
+    DetailAsked,
+    DraftsAsked,
+    HistoryAsked,
+    OpenEncounter,
+    SettingsAsked,
+    ShowQueue,
+)
 from edgemed.tui.text import say, show
 
 _STYLES = {
@@ -106,19 +114,13 @@ class QueueScreen(EdgemedScreen):
         )
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        from edgemed.tui.screens.history import DetailScreen
-
         if event.row_key.value:
-            self.app.push_screen(DetailScreen(event.row_key.value))
+            self.post_message(DetailAsked(event.row_key.value))
 
     def action_new(self) -> None:
-        from edgemed.tui.screens.patient import PatientScreen
-
-        self.app.push_screen(PatientScreen(self.session.new_encounter()))
+        self.post_message(OpenEncounter(self.session.new_encounter()))
 
     def action_resume(self) -> None:
-        from edgemed.tui.screens.dialogs import DraftsScreen
-
         try:
             drafts = self.session.drafts()
         except EdgemedError as error:
@@ -127,13 +129,7 @@ class QueueScreen(EdgemedScreen):
         if not drafts:
             self.notify(say(_("No unfinished encounter.")))
             return
-        self.app.push_screen(DraftsScreen(drafts), self.resume)
-
-    def resume(self, encounter: Encounter | None) -> None:
-        from edgemed.tui.screens.steps import screen_for
-
-        if encounter is not None:
-            self.app.push_screen(screen_for(encounter))
+        self.post_message(DraftsAsked(drafts))
 
     def _selected(self) -> str | None:
         table = self.query_one(DataTable)
@@ -162,14 +158,10 @@ class QueueScreen(EdgemedScreen):
             _("Left without being seen: off the queue.") if left else _("Seen: off the queue.")
         )
         self.notify(say(message))
-        self.edgemed.show_queue()
+        self.post_message(ShowQueue())
 
     def action_history(self) -> None:
-        from edgemed.tui.screens.history import HistoryScreen
-
-        self.app.push_screen(HistoryScreen())
+        self.post_message(HistoryAsked())
 
     def action_settings(self) -> None:
-        from edgemed.tui.screens.settings import SettingsScreen
-
-        self.app.push_screen(SettingsScreen())
+        self.post_message(SettingsAsked())

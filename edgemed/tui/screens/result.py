@@ -21,6 +21,7 @@ from edgemed.i18n import N_, _
 from edgemed.protocol import Category
 from edgemed.service import Encounter, TriageResult
 from edgemed.tui.screens.base import EdgemedScreen
+from edgemed.tui.screens.messages import ConcernAsked, OpenEncounter, ShowQueue
 from edgemed.tui.text import say, show, show_wrapped
 from edgemed.tui.widgets.banner import CategoryBanner
 
@@ -120,15 +121,11 @@ class ResultScreen(EdgemedScreen):
         return True
 
     def action_concern(self) -> None:
-        from edgemed.tui.screens.concern import ConcernScreen
-
         if self.result.category is Category.RED:
             return
         if self.streaming:
             self.action_stop()
-        self.app.push_screen(
-            ConcernScreen(self.session, self.encounter, self.result.category), self.raised
-        )
+        self.post_message(ConcernAsked(self.encounter, self.result.category, self.raised))
 
     def raised(self, result: TriageResult | None) -> None:
         if result is None:
@@ -151,21 +148,18 @@ class ResultScreen(EdgemedScreen):
 
     def action_finish(self) -> None:
         """Finish an incomplete decision: a new version, asking only what is still missing."""
-        from edgemed.tui.screens.questions import QuestionsScreen
-
         if not self.result.incomplete:
             return
         if self.streaming:
             self.session.stop_note()
+        # What was already answered "not known" is not asked again: only what is missing.
+        skipped = set(self.encounter.skipped) - set(self.result.missing_fields)
         try:
-            encounter = self.session.start_correction(self.result.encounter_id)
+            encounter = self.session.finish_incomplete(self.result.encounter_id, skipped)
         except EdgemedError as error:
             self.report(error)
             return
-        # What was already answered "not known" is not asked again: only what is missing.
-        encounter.skipped = set(self.encounter.skipped) - set(self.result.missing_fields)
-        encounter.step = "questions"
-        self.app.switch_screen(QuestionsScreen(encounter))
+        self.post_message(OpenEncounter(encounter, replace=True))
 
     def action_write(self) -> None:
         if self.streaming:
@@ -250,9 +244,9 @@ class ResultScreen(EdgemedScreen):
 
     def saved(self, version: int) -> None:
         self.notify(say(_("Note saved (version {version}).").format(version=version)))
-        self.edgemed.show_queue()
+        self.post_message(ShowQueue())
 
     def action_done(self) -> None:
         if self.streaming:
             self.session.stop_note()
-        self.edgemed.show_queue()
+        self.post_message(ShowQueue())

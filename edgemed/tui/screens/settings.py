@@ -12,9 +12,8 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from edgemed.errors import EdgemedError
 from edgemed.i18n import N_, _, available_languages, language_name, review_status
-from edgemed.protocol import available_protocols
-from edgemed.settings import THEMES
 from edgemed.tui.screens.base import EdgemedScreen
+from edgemed.tui.screens.messages import SettingsSaved
 from edgemed.tui.text import say, show
 
 _REVIEW = {
@@ -54,8 +53,9 @@ class SettingsScreen(EdgemedScreen):
                 )
             )
         protocols = [(show(_("By age (adult SATS, child ETAT)")), "")]
-        protocols += [(Content(p), p) for p in available_protocols()]
-        themes = [(show(_(name)), key) for key, name in _THEME_NAMES.items() if key in THEMES]
+        protocols += [(Content(p), p) for p in self.session.protocol_choices()]
+        allowed = self.session.theme_choices()
+        themes = [(show(_(name)), key) for key, name in _THEME_NAMES.items() if key in allowed]
         with VerticalScroll(id="form"):
             yield Static(show(_("Settings")), classes="title")
             for field, label, options, value in (
@@ -109,9 +109,8 @@ class SettingsScreen(EdgemedScreen):
         except EdgemedError as error:
             self.query_one("#message", Static).update(show(error.message))
             return
-        self.edgemed.apply_theme()
         self.notify(say(_("Settings saved.")))
-        self.edgemed.show_queue()
+        self.post_message(SettingsSaved())
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        self.dismiss()

@@ -8,8 +8,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from edgemed.errors import EdgemedError
-from edgemed.i18n import _, available_languages, language_name, set_language
+from edgemed.i18n import _, available_languages, language_name
 from edgemed.tui.screens.base import EdgemedScreen
+from edgemed.tui.screens.messages import LanguagePicked, SetupDone
 from edgemed.tui.text import show
 
 _FIELDS = ("clinic", "user", "passphrase", "again")
@@ -81,10 +82,8 @@ class SetupScreen(EdgemedScreen):
         code = str(event.value)
         if code == self.language:
             return
-        set_language(code)
-        self.edgemed.translate_bindings()
         typed = {f: self.query_one(f"#{f}", Input).value for f in _FIELDS}
-        self.app.switch_screen(SetupScreen(code, typed))
+        self.post_message(LanguagePicked(code, typed))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == _FIELDS[-1]:
@@ -115,7 +114,7 @@ class SetupScreen(EdgemedScreen):
         except EdgemedError as error:
             self.app.call_from_thread(self.failed, error)
             return
-        self.app.call_from_thread(self.edgemed.show_queue)
+        self.app.call_from_thread(self.post_message, SetupDone())
 
     def failed(self, error: EdgemedError) -> None:
         self.query_one("#message", Static).update(show(error.message))

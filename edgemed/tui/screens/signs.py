@@ -9,14 +9,13 @@ from textual.widgets import Footer, Static
 from edgemed.errors import EdgemedError
 from edgemed.i18n import _
 from edgemed.tui.screens.base import EncounterScreen
+from edgemed.tui.screens.messages import StepDone
 from edgemed.tui.text import say, show
 from edgemed.tui.widgets.ticklist import TickList
 
 
 class SignsScreen(EncounterScreen):
     """Look for each sign; tick (space) the ones present. Unticked ones are recorded absent."""
-
-    STEP = "signs"
 
     def compose(self) -> ComposeResult:
         yield self.who()
@@ -37,8 +36,6 @@ class SignsScreen(EncounterScreen):
         self.query_one(TickList).focus()
 
     def action_next(self) -> None:
-        from edgemed.tui.screens.vitals import VitalsScreen
-
         ticked = self.query_one(TickList).ticked
         try:
             red = self.session.set_signs(self.encounter, ticked)
@@ -50,4 +47,4 @@ class SignsScreen(EncounterScreen):
             self.query_one("#message", Static).update(show(_("Red sign: deciding and saving...")))
             self.finish()
             return
-        self.app.switch_screen(VitalsScreen(self.encounter))
+        self.post_message(StepDone(self.encounter))

@@ -10,7 +10,8 @@ from textual.widgets import Button, Footer, Input, Label, Static
 from edgemed.errors import EdgemedError
 from edgemed.i18n import _
 from edgemed.tui.screens.base import EdgemedScreen
-from edgemed.tui.text import say, show
+from edgemed.tui.screens.messages import Unlocked
+from edgemed.tui.text import show
 
 
 class UnlockScreen(EdgemedScreen):
@@ -75,12 +76,4 @@ class UnlockScreen(EdgemedScreen):
         passphrase.focus()
 
     def unlocked(self) -> None:
-        problem = self.session.log_problem
-        if self.relock:
-            self.app.pop_screen()
-        else:
-            self.edgemed.show_queue()
-        if problem:
-            # The log opened for reading only (an older copy put back, entries cut): say so at
-            # once, before a nurse types an encounter that could not be saved.
-            self.app.notify(say(problem), severity="error", timeout=30, markup=False)
+        self.post_message(Unlocked(relock=self.relock))

@@ -9,50 +9,22 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Input, Label, Select, Static
 
 from edgemed.errors import EdgemedError
-from edgemed.i18n import N_, _
-from edgemed.service import VitalsError
-from edgemed.service.wording import vital_name, vital_unit
+from edgemed.i18n import _
+from edgemed.service import Encounter, VitalsError
 from edgemed.tui.screens.base import EncounterScreen
+from edgemed.tui.screens.messages import StepDone
 from edgemed.tui.text import say, show
-
-FIELDS = (
-    "rr",
-    "hr",
-    "sbp",
-    "dbp",
-    "temp_c",
-    "spo2",
-    "avpu",
-    "mobility",
-    "cap_refill_s",
-    "glucose_mmol",
-)
-
-# The closed sets, in the nurse's words: (what the nurse reads, the protocol's value).
-CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
-    "avpu": (
-        (N_("A - alert"), "A"),
-        (N_("C - new confusion"), "C"),
-        (N_("V - responds to voice"), "V"),
-        (N_("P - responds to pain"), "P"),
-        (N_("U - unresponsive"), "U"),
-    ),
-    "mobility": (
-        (N_("walks unaided"), "walking"),
-        (N_("walks with help"), "with_help"),
-        (N_("cannot walk (stretcher)"), "immobile"),
-    ),
-}
-
-
-def choice_options(field: str) -> list[tuple[object, str]]:
-    return [(show(_(text)), value) for text, value in CHOICES[field]]
 
 
 class VitalsScreen(EncounterScreen):
     """One line per vital sign; Enter moves on, Ctrl+N when done."""
 
-    STEP = "vitals"
+    def __init__(self, encounter: Encounter) -> None:
+        super().__init__(encounter)
+        self.fields = self.session.vital_fields()
+        # The closed sets (AVPU, mobility): picked from a list in the nurse's words.
+        choices = {f: self.session.vital_choices(f) for f in self.fields}
+        self.choices = {f: c for f, c in choices.items() if c}
 
     def compose(self) -> ComposeResult:
         measured = self.encounter.vitals.to_dict()
@@ -60,17 +32,16 @@ class VitalsScreen(EncounterScreen):
         yield self.who()
         yield Static(show(_("Vital signs (leave empty what was not measured)")), classes="title")
         with VerticalScroll(id="vitals-form"):
-            for field in FIELDS:
-                unit = vital_unit(field)
-                label = vital_name(field) + (f" ({unit})" if unit else "")
+            for field in self.fields:
+                label = self.session.vital_label(field)
                 value = measured.get(field)
                 text = "" if value is None else (value if isinstance(value, str) else f"{value:g}")
                 text = typed.get(field, text)
                 with Horizontal(classes="form-row"):
                     yield Label(show(label))
-                    if field in CHOICES:
+                    if field in self.choices:
                         yield Select(
-                            choice_options(field),  # type: ignore[arg-type]
+                            [(show(text), key) for text, key in self.choices[field]],
                             value=text if text else Select.NULL,
                             prompt=say(_("not measured")),
                             id=field,
@@ -87,7 +58,7 @@ class VitalsScreen(EncounterScreen):
         self.query_one("#rr", Input).focus()
 
     def value_of(self, field: str) -> str:
-        if field in CHOICES:
+        if field in self.choices:
             value = self.query_one(f"#{field}", Select).value
             return value if isinstance(value, str) else ""
         return self.query_one(f"#{field}", Input).value
@@ -98,10 +69,11 @@ class VitalsScreen(EncounterScreen):
             for k, v in self.encounter.vitals.to_dict().items()
             if v is not None
         }
-        typed = {field: self.value_of(field) for field in FIELDS}
+        typed = {field: self.value_of(field) for field in self.fields}
         return {k: v for k, v in typed.items() if v.strip() and v != measured.get(k)}
 
     def on_input_changed(self, event: Input.Changed) -> None:
+        # (The base class keeps what is typed in the draft as well.)
         field = event.input.id or ""
         check = self.session.check_vital(field, event.value)
         note = self.query_one(f"#{field}-check", Static)
@@ -116,16 +88,13 @@ class VitalsScreen(EncounterScreen):
             note.update("")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == FIELDS[-1]:
+        if event.input.id == self.fields[-1]:
             self.action_next()
         else:
             self.focus_next()
 
     def action_next(self) -> None:
-        from edgemed.tui.screens.questions import QuestionsScreen
-
-        typed = {field: self.value_of(field) for field in FIELDS}
-        self.encounter.typed = {}
+        typed = {field: self.value_of(field) for field in self.fields}
         try:
             self.session.set_vitals(self.encounter, typed)
         except VitalsError as error:
@@ -138,4 +107,4 @@ class VitalsScreen(EncounterScreen):
         except EdgemedError as error:
             self.report(error)
             return
-        self.app.switch_screen(QuestionsScreen(self.encounter))
+        self.post_message(StepDone(self.encounter))
