@@ -129,9 +129,14 @@ def _durations(folded: str, lexicon: Lexicon) -> list[_Hit]:
 
 
 def _overlaps(hit: _Hit, taken: list[_Hit]) -> bool:
-    # The two halves of one blood pressure share a span and do not exclude each other.
+    # The two halves of one blood pressure share a span and do not exclude each other; any
+    # other reading of the same words does ("٦ اشهر" is an age of 6 months, not also a duration).
     return any(
-        hit.start < t.end and t.start < hit.end and (t.start, t.end) != (hit.start, hit.end)
+        hit.start < t.end
+        and t.start < hit.end
+        and not (
+            {hit.field, t.field} == {"sbp", "dbp"} and (t.start, t.end) == (hit.start, hit.end)
+        )
         for t in taken
     )
 

@@ -97,6 +97,7 @@ def _stop_after(engine: LlamaCppEngine, delay: float, run: Iterator[str]) -> tup
 
 
 def test_cancel_during_a_long_prompt(smollm: LlamaCppEngine) -> None:
+    before = smollm.complete(QUESTION, max_tokens=24)  # greedy: what a working engine says again
     note = [ChatMessage("user", LONG_NOTE)]
     tokens = len(smollm._llama.tokenize(smollm.render(note).encode(), add_bos=False, special=True))  # type: ignore[union-attr]
     assert tokens > 1400, "the prompt must take far longer than the cancel budget to read"
@@ -105,19 +106,20 @@ def test_cancel_during_a_long_prompt(smollm: LlamaCppEngine) -> None:
     assert text == ""  # stopped before the first token: the prompt was still being read
     assert smollm.last_generation is not None and smollm.last_generation.cancelled
     assert smollm.last_generation.generated_tokens == 0
-    # The engine is usable afterwards, and gives the same reply as before.
-    assert smollm.complete(QUESTION, max_tokens=24) == smollm.complete(QUESTION, max_tokens=24)
+    # The engine is usable afterwards, and gives the same reply as BEFORE the cancel (two
+    # replies after it could agree on being broken, e.g. both empty).
+    assert smollm.complete(QUESTION, max_tokens=24) == before != ""
 
 
 def test_cancel_during_generation(smollm: LlamaCppEngine) -> None:
+    before = smollm.complete(QUESTION, max_tokens=24)
     chat = [ChatMessage("user", "Write a long story about a clinic in the mountains.")]
     stopped_in, text = _stop_after(
         smollm, 0.8, smollm.stream_chat(chat, max_tokens=2000, temperature=0.7)
     )
     assert stopped_in < 0.2
     assert text  # some of the story came before the stop
-    reference = smollm.complete(QUESTION, max_tokens=24)
-    assert reference == smollm.complete(QUESTION, max_tokens=24)
+    assert smollm.complete(QUESTION, max_tokens=24) == before != ""  # as before the cancel
 
 
 def test_cancel_by_event(smollm: LlamaCppEngine) -> None:

@@ -30,7 +30,16 @@ def test_the_model_files_own_template(default_model: InstalledModel) -> None:
 
 
 def test_family_fallback_and_unknown() -> None:
-    assert template_for("", "", "qwen2") is not None
+    chat = [ChatMessage("system", "Be brief."), ChatMessage("user", "Hello")]
+    chatml = (
+        "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHello<|im_end|>\n"
+        "<|im_start|>assistant\n"
+    )
+    # A file without a template: the family's (qwen2 speaks ChatML), else the catalog's name.
+    by_family = template_for("", "", "qwen2")
+    assert by_family is not None and by_family.render(chat) == chatml
+    by_name = template_for("", "chatml", "mystery")
+    assert by_name is not None and by_name.render(chat) == chatml
     assert template_for("", "", "mystery") is None
 
 

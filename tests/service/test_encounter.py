@@ -167,11 +167,22 @@ def test_a_correction_is_a_new_version_and_history_finds_it(session: Session) ->
 
 
 def test_queue_is_most_urgent_first(session: Session) -> None:
-    for complaint, vitals in (("headache", {"rr": "16"}), ("chest pain", {"hr": "135"})):
+    # The less urgent patient arrives first: a queue in arrival order puts them first.
+    normal = {"rr": "16", "hr": "80", "sbp": "120", "temp_c": "37", "avpu": "A"}
+    arrivals = (
+        ("headache", {**normal, "mobility": "walking"}),
+        ("chest pain", {**normal, "rr": "31", "hr": "135", "mobility": "walking"}),
+    )
+    categories = {}
+    for complaint, vitals in arrivals:
         encounter = _to_result(session, complaint, **vitals)
-        session.finish(encounter)
+        categories[complaint] = session.finish(encounter).category
+    assert categories["chest pain"].urgency < categories["headache"].urgency  # not a tie
     queue = session.queue()
-    assert [e.category.urgency for e in queue] == sorted(e.category.urgency for e in queue)
+    assert [(e.complaint, e.category) for e in queue] == [
+        ("chest pain", categories["chest pain"]),
+        ("headache", categories["headache"]),
+    ]
 
 
 def test_setup_and_unlock_errors_are_for_the_nurse() -> None:

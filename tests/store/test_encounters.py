@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -195,24 +196,32 @@ def test_backup_and_restore_round_trip(store: Store, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "typed",
+    ("typed", "finds"),
     [
-        '"',
-        "'",
-        "AND OR NOT",
-        "a*",
-        "NEAR(a b)",
-        "col:val",
-        "-",
-        "()",
-        "   ",
-        "ñandú 日本",
-        "x" * 500,
+        ('"', "nothing"),  # no word to look for: nothing is found, and nothing fails
+        ("'", "nothing"),
+        ("-", "nothing"),
+        ("()", "nothing"),
+        ("   ", "both"),  # blank: no search at all
+        ("AND OR NOT", "typed"),  # words, never FTS operators ("and" is in the other record)
+        ("NEAR(a b)", "typed"),
+        ("col:val", "typed"),  # never a column filter
+        ("ñandú 日本", "typed"),
+        ("x" * 500, "typed"),
+        ("a*", "both"),  # every word is a prefix: "a" starts "and" in the other record
     ],
 )
-def test_whatever_a_nurse_types_in_search_is_safe(store: Store, typed: str) -> None:
-    store.save_encounter(make_record("S"))
-    assert isinstance(store.list_encounters(search=typed), list)
+def test_whatever_a_nurse_types_in_search_is_safe(store: Store, typed: str, finds: str) -> None:
+    """Typed text is searched for as words, whatever FTS syntax it holds, and never fails."""
+    other = store.save_encounter(make_record("S")).encounter_id
+    holding = store.save_encounter(replace(make_record("T"), complaint=f"pain {typed}"))
+    found = {e.encounter_id for e in store.list_encounters(search=typed)}
+    expected = {
+        "nothing": set(),
+        "typed": {holding.encounter_id},
+        "both": {holding.encounter_id, other},
+    }[finds]
+    assert found == expected
 
 
 def test_bad_order_and_bad_purge_are_input_errors(store: Store) -> None:
