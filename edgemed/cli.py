@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from edgemed import __version__
-from edgemed.errors import EdgemedError
+from edgemed.errors import EdgemedError, ExitCode, error_lines
 from edgemed.i18n import _
 
 # name -> "module:attribute". A module that is not part of this build is simply not listed.
@@ -76,23 +76,27 @@ def cli(ctx: click.Context) -> None:
 
 def render_error(error: EdgemedError) -> None:
     """Print an ``EdgemedError`` the way every edgemed command does."""
-    click.secho(_("Error: {message}").format(message=error.message), fg="red", err=True)
-    if error.hint:
-        click.echo(error.hint, err=True)
+    first, *rest = error_lines(error)
+    click.secho(first, fg="red", err=True)
+    for line in rest:
+        click.echo(line, err=True)
 
 
-def main(argv: list[str] | None = None) -> Any:
-    """Entry point of the ``edgemed`` console script."""
-    # Everything edgemed writes (log, keyring, backups, exports, settings) is this account's only.
-    os.umask(0o077)
+def run(command: click.Command, argv: list[str] | None, prog_name: str) -> Any:
+    """Run a click command as both console scripts do: errors rendered once, no traceback for a
+    user's mistake, Ctrl-C and a "no" at a prompt said in words, exit codes from ExitCode."""
     try:
-        return cli.main(args=argv, prog_name="edgemed", standalone_mode=False)
+        return command.main(args=argv, prog_name=prog_name, standalone_mode=False)
     except EdgemedError as error:
         render_error(error)
         sys.exit(error.exit_code)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as stopped:
+        # click turns Ctrl-C inside a command into Abort: it is still an interrupt.
+        if isinstance(stopped.__cause__, KeyboardInterrupt):
+            click.echo(_("Interrupted."), err=True)
+            sys.exit(ExitCode.INTERRUPTED)
         click.echo(_("Aborted."), err=True)
-        sys.exit(1)
+        sys.exit(ExitCode.FAILED)
     except click.ClickException as error:
         error.show()
         sys.exit(error.exit_code)
@@ -100,7 +104,14 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(done.exit_code)
     except KeyboardInterrupt:
         click.echo(_("Interrupted."), err=True)
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point of the ``edgemed`` console script."""
+    # Everything edgemed writes (log, keyring, backups, exports, settings) is this account's only.
+    os.umask(0o077)
+    return run(cli, argv, "edgemed")
 
 
 if __name__ == "__main__":

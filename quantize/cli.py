@@ -11,8 +11,8 @@ from typing import Any
 import click
 
 from edgemed import __version__
-from edgemed.cli import render_error
-from edgemed.errors import EdgemedError
+from edgemed.cli import run
+from edgemed.errors import ExitCode
 from edgemed.i18n import _
 from quantize import formats
 
@@ -56,7 +56,7 @@ def inspect(source: Path, gguf_types: str, onnx_types: str, out: Path, as_json: 
         for line in report_lines(result):
             click.echo(line)
     if not result.go:
-        sys.exit(3)
+        sys.exit(ExitCode.NOT_READY)
 
 
 @cli.command(help=_("Convert SOURCE (an HF model folder) to GGUF and ONNX files with a manifest."))
@@ -202,13 +202,4 @@ def signs(corpus: Path, heldout: Path | None, work: Path, ship: Path, epochs: in
 
 def main(argv: list[str] | None = None) -> Any:
     """Entry point of the ``edgemed-quantize`` console script."""
-    try:
-        return cli.main(args=argv, prog_name="edgemed-quantize", standalone_mode=False)
-    except EdgemedError as error:
-        render_error(error)
-        sys.exit(error.exit_code)
-    except click.ClickException as error:
-        error.show()
-        sys.exit(error.exit_code)
-    except click.exceptions.Exit as done:
-        sys.exit(done.exit_code)
+    return run(cli, argv, "edgemed-quantize")

@@ -43,7 +43,7 @@ from edgemed.bundle.manifest import (
 )
 from edgemed.bundle.pip import run_pip, sealed_environment
 from edgemed.bundle.signing import SignatureError, key_id, public_key_pem, read_public_key
-from edgemed.errors import EdgemedError
+from edgemed.errors import EdgemedError, ExitCode, error_lines
 from edgemed.files import SHARED_FILE, is_inside, write_atomic
 from edgemed.i18n import _
 
@@ -428,11 +428,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         install_bundle(request)
     except EdgemedError as error:
-        print(_("Error: {message}").format(message=error.message), file=sys.stderr)
-        if error.hint:
-            print(error.hint, file=sys.stderr)
+        print("\n".join(error_lines(error)), file=sys.stderr)
         return error.exit_code
-    return 0
+    return ExitCode.OK
 
 
 __all__ = [

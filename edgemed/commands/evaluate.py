@@ -15,8 +15,7 @@ from typing import Any
 import click
 
 from edgemed.errors import InputError
-from edgemed.i18n import _
-from edgemed.understand.evaluation import (
+from edgemed.evaluation.end_to_end import (
     DEFAULT_MAPPING,
     label_groups,
     labels_most_urgent_first,
@@ -25,8 +24,9 @@ from edgemed.understand.evaluation import (
     report,
     run_evaluation,
 )
+from edgemed.evaluation.vignettes import read_vignettes
+from edgemed.i18n import _
 from edgemed.understand.proposal import DEFAULT_METHODS, LLM
-from edgemed.understand.vignettes import read_vignettes
 
 
 def _percent(value: float | None) -> str:

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from edgemed.errors import InputError
+from edgemed.evaluation.vignettes import Vignette
 from edgemed.i18n import _
 from edgemed.protocol import (
     Category,
@@ -32,7 +33,6 @@ from edgemed.protocol.errors import ProtocolError
 from edgemed.protocol.vital_limits import check_vitals
 from edgemed.understand.pipeline import understand
 from edgemed.understand.proposal import ALL_METHODS, Understanding
-from edgemed.understand.vignettes import Vignette
 
 DEFAULT_MAPPING: dict[str, str] = {"red": "em", "orange": "em", "yellow": "ne", "green": "sc"}
 ORACLE = "oracle"

@@ -29,7 +29,7 @@ from edgemed.store.errors import (
 )
 from edgemed.store.keyring import Argon2Params
 from edgemed.store.paths import permission_problems
-from edgemed.store.records import EncounterRecord, Findings, SavedEncounter, StoredEncounter
+from edgemed.store.records import EncounterRecord, Findings, SaveReceipt, StoredEncounter
 from edgemed.store.store import Store
 
 __all__ = [
@@ -50,7 +50,7 @@ __all__ = [
     "LogReadOnly",
     "OutputRefused",
     "PlaintextRefused",
-    "SavedEncounter",
+    "SaveReceipt",
     "Store",
     "StoreError",
     "StoredEncounter",

@@ -129,8 +129,8 @@ class EncounterRecord:
 
 
 @dataclass(frozen=True)
-class SavedEncounter:
-    """What a save returns: where the record now lives."""
+class SaveReceipt:
+    """What a save returns: where the record now lives (not an encounter: see StoredEncounter)."""
 
     encounter_id: str
     version: int

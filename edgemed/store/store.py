@@ -57,7 +57,7 @@ from edgemed.store.paths import log_exists, log_files, make_private_dir, tighten
 from edgemed.store.records import (
     JSON,
     EncounterRecord,
-    SavedEncounter,
+    SaveReceipt,
     StoredEncounter,
     canonical_json,
     to_timestamp,
@@ -504,20 +504,20 @@ class Store:
 
     # --- encounters ------------------------------------------------------------------------
 
-    def save_encounter(self, record: EncounterRecord) -> SavedEncounter:
+    def save_encounter(self, record: EncounterRecord) -> SaveReceipt:
         """Save a closed encounter (version 1). Durable (fsynced) when this returns."""
         return self._insert(secrets.token_hex(5), 1, record, "", "save")
 
     def correct_encounter(
         self, encounter_id: str, record: EncounterRecord, *, reason: str
-    ) -> SavedEncounter:
+    ) -> SaveReceipt:
         """Save a correction as a new version; earlier versions stay as they were."""
         current = self.get(encounter_id)
         return self._insert(current.encounter_id, current.version + 1, record, reason, "correct")
 
     def _insert(
         self, encounter_id: str, version: int, record: EncounterRecord, reason: str, action: str
-    ) -> SavedEncounter:
+    ) -> SaveReceipt:
         record = record.with_user(self.user or "")
         row = encounters.build_row(encounter_id, version, record, reason, self.user or "")
         detail = {"encounter_id": encounter_id, "version": version, "reason": reason}
@@ -526,7 +526,7 @@ class Store:
         with self._write() as db:
             encounters.insert(db, row)
             self.audit_event(action, encounter_id, detail)
-        return SavedEncounter(encounter_id, version, row["record_sha256"])
+        return SaveReceipt(encounter_id, version, row["record_sha256"])
 
     def history(self, encounter_id: str) -> list[StoredEncounter]:
         """Every version of one encounter (an unambiguous id prefix is enough), oldest first."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgemed.understand.vignettes import Vignette, read_vignettes
+from edgemed.evaluation.vignettes import Vignette, read_vignettes
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 _REPO = Path(__file__).resolve().parent.parent.parent

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
+from edgemed.evaluation.end_to_end import _patient, _protocol_for
 from edgemed.protocol import Category, Presence
 from edgemed.understand import LEXICON, understand
-from edgemed.understand.evaluation import _patient, _protocol_for
 from tests.understand.annotated import lay, translated
 
 LOCALES = ["ar", "en", "es", "fr", "pt", "sw"]
