@@ -59,22 +59,18 @@ def child_wrapper(model_id: str) -> dict[str, float]:
     from edgemed.inference.llama import LlamaCppEngine
 
     started = time.perf_counter()
-    vouched = vouch_for(model_id)
+    vouched = vouch_for(model_id, derived=False)
     vouch_s = time.perf_counter() - started
     engine = LlamaCppEngine(vouched.path, EngineSettings(THREADS, CONTEXT), model_id=model_id)
     engine.load()
     load_s = time.perf_counter() - started
-    assert engine._llama is not None
-    llama = engine._llama
     ttft, prefill, decode = [], [], []
     for repeat in range(REPEATS):
-        ids = _prompt_ids(lambda t: llama.tokenize(t.encode(), add_bos=False), repeat)
         # A raw prompt of exactly 300 tokens through the same path stream_chat uses.
-        text = llama.detokenize(ids).decode("utf-8", errors="ignore")
-        tokens = engine._tokens(llama, text, DECODE_TOKENS)
+        tokens = _prompt_ids(engine.tokenize, repeat)
         engine._cancelled.clear()
         first = time.perf_counter()
-        pieces = engine._pieces(llama, tokens, DECODE_TOKENS, 0.0, None, None)
+        pieces = engine._pieces(tokens, DECODE_TOKENS, 0.0, None, None)
         next(pieces)
         ttft.append(time.perf_counter() - first)
         for _piece in pieces:
@@ -101,7 +97,7 @@ def child_bare(model_id: str) -> dict[str, float]:
 
     from edgemed.catalog import vouch_for
 
-    path = vouch_for(model_id).path
+    path = vouch_for(model_id, derived=False).path
     started = time.perf_counter()
     lc.llama_backend_init()
     model_params = lc.llama_model_default_params()

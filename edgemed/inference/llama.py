@@ -1,4 +1,14 @@
-"""The llama.cpp engine (GGUF files), through llama-cpp-python.
+"""The llama.cpp engine (GGUF files), on llama-cpp-python's low-level API (llama.h).
+
+The generation loop is llama.cpp's own, driven from Python: one ``llama_decode`` per prompt batch
+(``n_batch`` = ``n_ubatch`` = the settings' batch), llama.cpp's sampler chain
+(``llama_sampler_sample``: greedy, or top-k/top-p/min-p/temperature, after the GBNF grammar of a
+``json`` request), logits read only for the last token and never copied, each token's text from
+``llama_token_to_piece`` into a reused buffer. The context is made with llama.cpp's default
+parameters but flash attention off (f16 KV cache), and ``bench/bench_llama.py`` runs
+``llama-bench`` with the same settings; the high-level ``llama_cpp.Llama`` class (a numpy copy of the logits and Python-side work for
+every token) is not used. The KV cache is ours to track: ``_kv`` is the tokens it holds, and a
+request reuses the longest common prefix.
 
 Stop within 200 ms, even while a long prompt is being read: llama.cpp checks an abort callback
 between the nodes of every compute graph. The callback must not take Python's GIL (it runs
@@ -10,6 +20,7 @@ read by llama.cpp as ``true``). Setting the flag is one byte store from any thre
 from __future__ import annotations
 
 import codecs
+import contextlib
 import ctypes
 import json
 import logging
@@ -55,6 +66,7 @@ def _forward_log(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
 
 
 llama_cpp.llama_log_set(_forward_log, ctypes.c_void_p(0))
+llama_cpp.llama_backend_init()
 
 
 def _c_flag_callback() -> Any:
@@ -93,10 +105,19 @@ class LlamaCppEngine(Engine):
         self.model_id = model_id or self.path.stem
         self.family = family
         self._template_name = template_name
-        self._llama: llama_cpp.Llama | None = None
+        self._model: Any = None
+        self._ctx: Any = None
+        self._vocab: Any = None
+        self._memory: Any = None
+        self._n_ctx = 0
+        self._n_vocab = 0
         self._template: ChatTemplate | None = None
         self._flag = ctypes.create_string_buffer(2)
-        self._vocab: Any = None
+        # The tokens the KV cache holds, in order (sequence 0); the logits of the last decode
+        # belong to the end of it.
+        self._kv: list[int] = []
+        self._one = (llama_cpp.llama_token * 1)()
+        self._piece = ctypes.create_string_buffer(256)
 
     @property
     def info(self) -> ModelInfo:
@@ -111,55 +132,97 @@ class LlamaCppEngine(Engine):
         )
 
     def load(self) -> None:
-        if self._llama is not None:
+        if self._ctx is not None:
             return
-        try:
-            llama = llama_cpp.Llama(
-                model_path=str(self.path),
-                n_ctx=self.settings.context,
-                n_batch=self.settings.batch,
-                n_ubatch=self.settings.batch,
-                n_threads=self.settings.threads,
-                n_threads_batch=self.settings.threads,
-                n_gpu_layers=self.settings.gpu_layers,
-                verbose=False,
-            )
-        except (ValueError, RuntimeError, OSError) as error:
+        model_params = llama_cpp.llama_model_default_params()
+        model_params.n_gpu_layers = self.settings.gpu_layers
+        model = llama_cpp.llama_model_load_from_file(str(self.path).encode("utf-8"), model_params)
+        if not model:
             raise ModelFileError(
-                _("llama.cpp could not load {path}: {error}").format(path=self.path, error=error),
+                _("llama.cpp could not load {path}: {error}").format(
+                    path=self.path, error=_("not a model llama.cpp can read")
+                ),
                 hint=_("Check it with `edgemed models verify`; see `edgemed doctor` for memory."),
-            ) from None
+            )
+        params = llama_cpp.llama_context_default_params()
+        params.n_ctx = self.settings.context
+        params.n_batch = params.n_ubatch = self.settings.batch
+        params.n_threads = params.n_threads_batch = self.settings.threads
+        params.no_perf = True
+        # Flash attention off: with it ("auto", llama.cpp's default, turns it on for the CPU) the
+        # greedy replies differ from the ones this engine gave before after some tokens, and it
+        # is no faster here (docs/benchmarks.md). The KV cache stays f16 (the default).
+        params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        ctx = llama_cpp.llama_init_from_model(model, params)
+        if not ctx:
+            llama_cpp.llama_model_free(model)
+            raise ModelFileError(
+                _("llama.cpp could not load {path}: {error}").format(
+                    path=self.path,
+                    error=_("no memory for a context of {n} tokens").format(
+                        n=self.settings.context
+                    ),
+                ),
+                hint=_("Check it with `edgemed models verify`; see `edgemed doctor` for memory."),
+            )
         llama_cpp.llama_set_abort_callback(
-            llama.ctx, _ABORT_CALLBACK, ctypes.cast(self._flag, ctypes.c_void_p)
+            ctx, _ABORT_CALLBACK, ctypes.cast(self._flag, ctypes.c_void_p)
         )
-        self._vocab = llama_cpp.llama_model_get_vocab(llama.model)
-        self._llama = llama
-        bos = llama.token_bos()
-        eos = llama.token_eos()
+        self._model, self._ctx = model, ctx
+        self._vocab = llama_cpp.llama_model_get_vocab(model)
+        self._memory = llama_cpp.llama_get_memory(ctx)
+        self._n_ctx = int(llama_cpp.llama_n_ctx(ctx))
+        self._n_vocab = int(llama_cpp.llama_vocab_n_tokens(self._vocab))
+        self._kv = []
+        bos = llama_cpp.llama_vocab_bos(self._vocab)
+        eos = llama_cpp.llama_vocab_eos(self._vocab)
         self._template = template_for(
-            str(llama.metadata.get("tokenizer.chat_template", "")),
+            self._metadata("tokenizer.chat_template"),
             self._template_name,
             self.family,
-            llama._model.token_get_text(bos) if bos >= 0 else "",
-            llama._model.token_get_text(eos) if eos >= 0 else "",
+            self._token_text(bos),
+            self._token_text(eos),
         )
 
+    def _metadata(self, key: str) -> str:
+        size = 65536
+        while True:
+            buffer = ctypes.create_string_buffer(size)
+            n = llama_cpp.llama_model_meta_val_str(self._model, key.encode(), buffer, size)
+            if n < 0:
+                return ""
+            if n < size:
+                return buffer.raw[:n].decode("utf-8", errors="replace")
+            size = n + 1
+
+    def _token_text(self, token: int) -> str:
+        if token < 0:
+            return ""
+        text = llama_cpp.llama_vocab_get_text(self._vocab, token)
+        return (text or b"").decode("utf-8", errors="replace")
+
     def close(self) -> None:
-        if self._llama is not None:
-            self._llama.close()
-            self._llama = None
+        if self._ctx is not None:
+            llama_cpp.llama_free(self._ctx)
+            self._ctx = None
+        if self._model is not None:
+            llama_cpp.llama_model_free(self._model)
+            self._model = None
+        self._kv = []
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # at interpreter exit llama_cpp may be gone
+            self.close()
 
     # -- cancel -------------------------------------------------------------------------------
     def cancel(self) -> None:
         super().cancel()
         self._flag[0] = b"x"
 
-    def _begin(self) -> llama_cpp.Llama:
+    def _begin(self) -> None:
         self.load()
-        assert self._llama is not None
         self._cancelled.clear()
         self._flag[0] = b"\0"
-        return self._llama
 
     def _aborted(self, cancel: threading.Event | None) -> bool:
         if cancel is not None and cancel.is_set():
@@ -177,21 +240,100 @@ class LlamaCppEngine(Engine):
             )
         return self._template.render(messages, add_generation_prompt, cancel=self._cancelled)
 
-    def _tokens(self, llama: llama_cpp.Llama, text: str, room: int) -> list[int]:
-        tokens = llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
-        if len(tokens) + room > llama.n_ctx():
-            raise prompt_too_long(len(tokens), llama.n_ctx() - room)
+    def tokenize(self, text: str, *, special: bool = False) -> list[int]:
+        """Token ids of ``text`` (no BOS); ``special``: read ``<|im_start|>`` etc. as tokens."""
+        self.load()
+        raw = text.encode("utf-8")
+        size = len(raw) + 8
+        while True:
+            buffer = (llama_cpp.llama_token * size)()
+            n = llama_cpp.llama_tokenize(self._vocab, raw, len(raw), buffer, size, False, special)
+            if n >= 0:
+                return list(buffer[:n])
+            size = -n
+
+    def _tokens(self, text: str, room: int) -> list[int]:
+        tokens = self.tokenize(text, special=True)
+        if len(tokens) + room > self._n_ctx:
+            raise prompt_too_long(len(tokens), self._n_ctx - room)
         return tokens
 
-    def _eval(self, llama: llama_cpp.Llama, tokens: Sequence[int]) -> bool:
-        """Evaluate tokens after the current state; False when the abort flag stopped it."""
-        try:
-            llama.eval(tokens)
-        except RuntimeError as error:
-            if self._flag[0] == b"x":
+    def _text_of(self, token: int) -> bytes:
+        size = len(self._piece)
+        n = llama_cpp.llama_token_to_piece(self._vocab, token, self._piece, size, 0, False)
+        if n < 0:
+            self._piece = ctypes.create_string_buffer(-n)
+            n = llama_cpp.llama_token_to_piece(self._vocab, token, self._piece, -n, 0, False)
+        return self._piece.raw[: max(n, 0)]
+
+    # -- the KV cache -------------------------------------------------------------------------
+    def _truncate(self, n: int) -> None:
+        """Keep the first ``n`` tokens of the KV cache."""
+        llama_cpp.llama_memory_seq_rm(self._memory, -1, n, -1)
+        del self._kv[n:]
+
+    def _decode(self, array: Any, tokens: Sequence[int]) -> bool:
+        """One llama_decode of ``tokens`` after the cache; False when the abort flag stopped it."""
+        result = llama_cpp.llama_decode(
+            self._ctx, llama_cpp.llama_batch_get_one(array, len(tokens))
+        )
+        if result == 0:
+            self._kv.extend(tokens)
+            return True
+        # An aborted or failed decode may leave some of its ubatches behind: drop them.
+        self._truncate(len(self._kv))
+        if self._flag[0] == b"x":
+            return False
+        raise EngineError(_("llama.cpp failed: {error}").format(error=f"llama_decode {result}"))
+
+    def _decode_one(self, token: int) -> bool:
+        self._one[0] = token
+        return self._decode(self._one, (token,))
+
+    def _sync(self, tokens: list[int]) -> bool:
+        """Make the cache exactly ``tokens``, reusing its common prefix; last logits valid."""
+        common = 0
+        for a, b in zip(self._kv, tokens, strict=False):
+            if a != b:
+                break
+            common += 1
+        # At least one token is evaluated so the logits belong to the end of this prompt.
+        common = min(common, len(tokens) - 1)
+        self._truncate(common)
+        batch = max(1, self.settings.batch)
+        for start in range(common, len(tokens), batch):
+            chunk = tokens[start : start + batch]
+            if not self._decode((llama_cpp.llama_token * len(chunk))(*chunk), chunk):
                 return False
-            raise EngineError(_("llama.cpp failed: {error}").format(error=error)) from None
         return True
+
+    def _logits(self) -> Any:
+        """The last decoded token's logits: a view of llama.cpp's buffer, valid until the next
+        decode."""
+        pointer = llama_cpp.llama_get_logits_ith(self._ctx, -1)
+        return np.ctypeslib.as_array(pointer, shape=(self._n_vocab,))
+
+    def _sampler(self, temperature: float, grammar: llama_cpp.LlamaGrammar | None) -> Any:
+        chain = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
+        add = llama_cpp.llama_sampler_chain_add
+        if grammar is not None:
+            rule = llama_cpp.llama_sampler_init_grammar(
+                self._vocab, grammar._grammar.encode("utf-8"), grammar._root.encode("utf-8")
+            )
+            if not rule:
+                llama_cpp.llama_sampler_free(chain)
+                raise EngineError(_("llama.cpp refused the grammar made from the JSON schema."))
+            add(chain, rule)
+        if temperature <= 0.0:
+            add(chain, llama_cpp.llama_sampler_init_greedy())
+        else:
+            # llama-cpp-python's defaults, which this engine used before.
+            add(chain, llama_cpp.llama_sampler_init_top_k(40))
+            add(chain, llama_cpp.llama_sampler_init_top_p(0.95, 1))
+            add(chain, llama_cpp.llama_sampler_init_min_p(0.05, 1))
+            add(chain, llama_cpp.llama_sampler_init_temp(temperature))
+            add(chain, llama_cpp.llama_sampler_init_dist(llama_cpp.LLAMA_DEFAULT_SEED))
+        return chain
 
     # -- requests -----------------------------------------------------------------------------
     def stream_chat(
@@ -202,13 +344,12 @@ class LlamaCppEngine(Engine):
         cancel: threading.Event | None = None,
     ) -> Iterator[str]:
         with self._busy:
-            llama = self._begin()
-            tokens = self._tokens(llama, self.render(messages), max_tokens)
-            yield from self._pieces(llama, tokens, max_tokens, temperature, cancel, None)
+            self._begin()
+            tokens = self._tokens(self.render(messages), max_tokens)
+            yield from self._pieces(tokens, max_tokens, temperature, cancel, None)
 
     def _pieces(
         self,
-        llama: llama_cpp.Llama,
         tokens: list[int],
         max_tokens: int,
         temperature: float,
@@ -219,28 +360,27 @@ class LlamaCppEngine(Engine):
         produced = 0
         started = time.perf_counter()
         first = 0.0
-        generator = llama.generate(
-            tokens, temp=temperature, repeat_penalty=1.0, grammar=grammar, reset=True
-        )
+        sampler = self._sampler(temperature, grammar)
+        sample = llama_cpp.llama_sampler_sample
+        is_eog = llama_cpp.llama_vocab_is_eog
+        ctx, vocab = self._ctx, self._vocab
         try:
-            for token in generator:
-                if self._aborted(cancel) or llama_cpp.llama_vocab_is_eog(self._vocab, token):
+            if self._aborted(cancel) or not self._sync(tokens):
+                return
+            while True:
+                token = sample(sampler, ctx, -1)
+                if self._aborted(cancel) or is_eog(vocab, token):
                     return
                 produced += 1
                 if produced == 1:
                     first = time.perf_counter() - started
-                piece = decoder.decode(llama.detokenize([token]))
+                piece = decoder.decode(self._text_of(token))
                 if piece:
                     yield piece
-                if produced >= max_tokens:
+                if produced >= max_tokens or not self._decode_one(token):
                     return
-        except RuntimeError as error:
-            if self._flag[0] != b"x":
-                raise EngineError(_("llama.cpp failed: {error}").format(error=error)) from None
         finally:
-            generator.close()
-            if self._flag[0] == b"x":
-                llama._requires_eval = True  # an aborted decode leaves stale logits behind
+            llama_cpp.llama_sampler_free(sampler)
             self.last_generation = GenerationStats(
                 len(tokens), produced, first, time.perf_counter() - started, self._stopped(cancel)
             )
@@ -249,51 +389,97 @@ class LlamaCppEngine(Engine):
         self, prompt: str | Sequence[ChatMessage], candidates: Sequence[str]
     ) -> dict[str, float]:
         with self._busy:
-            llama = self._begin()
+            self._begin()
             text = prompt if isinstance(prompt, str) else self.render(prompt)
-            longest = max(
-                (len(llama.tokenize(c.encode("utf-8"), add_bos=False)) for c in candidates),
-                default=0,
-            )
-            tokens = self._tokens(llama, text, longest + 1)
-            if not self._prefill(llama, tokens):
+            longest = max((len(self.tokenize(c)) for c in candidates), default=0)
+            tokens = self._tokens(text, longest + 1)
+            if not self._sync(tokens):
                 raise GenerationCancelled(_("Stopped."))
-            n_vocab = llama.n_vocab()
-            after_prompt = np.ctypeslib.as_array(
-                llama._ctx.get_logits_ith(-1), shape=(n_vocab,)
-            ).copy()
+            after_prompt = self._logits().copy()
             scores: dict[str, float] = {}
             for candidate in candidates:
-                ids = llama.tokenize(candidate.encode("utf-8"), add_bos=False, special=False)
+                ids = self.tokenize(candidate)
                 total, logits = 0.0, after_prompt
                 for i, token in enumerate(ids):
                     total += log_softmax_at(logits, token)
                     if i + 1 < len(ids):
-                        if not self._eval(llama, [token]):
+                        if not self._decode_one(token):
                             raise GenerationCancelled(_("Stopped."))
-                        logits = np.ctypeslib.as_array(
-                            llama._ctx.get_logits_ith(-1), shape=(n_vocab,)
-                        )
+                        logits = self._logits()
                 # Back to the end of the prompt for the next candidate (KV cache kept).
-                llama.n_tokens = len(tokens)
+                self._truncate(len(tokens))
                 scores[candidate] = total
-            # The logits now belong to a candidate, not to the prompt's end: a generation with
-            # this exact prompt must evaluate again rather than sample from them.
-            llama._requires_eval = True
             return scores
 
-    def _prefill(self, llama: llama_cpp.Llama, tokens: list[int]) -> bool:
-        """Make the state exactly ``tokens``, reusing the cached prefix; last logits valid."""
-        cached = llama.input_ids[: llama.n_tokens]
-        common = 0
-        for a, b in zip(cached, tokens, strict=False):
-            if a != b:
-                break
-            common += 1
-        # At least one token is evaluated so the logits belong to the end of this prompt.
-        common = min(common, len(tokens) - 1)
-        llama.n_tokens = common
-        return self._eval(llama, tokens[common:])
+    # -- measuring (edgemed doctor --bench, bench/) ---------------------------------------------
+    def run_tokens(
+        self, tokens: list[int], max_tokens: int, *, ignore_end: bool = False
+    ) -> GenerationStats:
+        """Read ``tokens`` from an empty cache and generate up to ``max_tokens`` greedy tokens
+        (all of them with ``ignore_end``): the engine's own path, for measuring its speed."""
+        with self._busy:
+            self._begin()
+            self._truncate(0)
+            sampler = self._sampler(0.0, None)
+            produced, first = 0, 0.0
+            started = time.perf_counter()
+            try:
+                if self._sync(tokens):
+                    while produced < max_tokens:
+                        token = llama_cpp.llama_sampler_sample(sampler, self._ctx, -1)
+                        if not ignore_end and llama_cpp.llama_vocab_is_eog(self._vocab, token):
+                            break
+                        produced += 1
+                        if produced == 1:
+                            first = time.perf_counter() - started
+                        self._text_of(token)
+                        if produced >= max_tokens or not self._decode_one(token):
+                            break
+            finally:
+                llama_cpp.llama_sampler_free(sampler)
+            stats = GenerationStats(
+                len(tokens), produced, first, time.perf_counter() - started, self._stopped(None)
+            )
+            self.last_generation = stats
+            return stats
+
+    def log_probs(self, tokens: list[int]) -> Any:
+        """log P(next token) after each prefix of ``tokens`` (one row per position, float64),
+        read in one batch from an empty cache; the quality gate of derived formats."""
+        with self._busy:
+            self._begin()
+            n = len(tokens)
+            if not 0 < n <= self.settings.batch:
+                raise EngineError(
+                    _("Between 1 and {n} tokens can be scored at once.").format(
+                        n=self.settings.batch
+                    )
+                )
+            self._truncate(0)
+            batch = llama_cpp.llama_batch_init(n, 0, 1)
+            try:
+                for i, token in enumerate(tokens):
+                    batch.token[i] = token
+                    batch.pos[i] = i
+                    batch.n_seq_id[i] = 1
+                    batch.seq_id[i][0] = 0
+                    batch.logits[i] = 1
+                batch.n_tokens = n
+                result = llama_cpp.llama_decode(self._ctx, batch)
+                if result != 0:
+                    self._truncate(0)
+                    if self._flag[0] == b"x":
+                        raise GenerationCancelled(_("Stopped."))
+                    raise EngineError(
+                        _("llama.cpp failed: {error}").format(error=f"llama_decode {result}")
+                    )
+                self._kv = list(tokens)
+                pointer = llama_cpp.llama_get_logits(self._ctx)
+                rows = np.ctypeslib.as_array(pointer, shape=(n, self._n_vocab)).astype(np.float64)
+            finally:
+                llama_cpp.llama_batch_free(batch)
+            peak = rows.max(axis=1, keepdims=True)
+            return rows - peak - np.log(np.exp(rows - peak).sum(axis=1, keepdims=True))
 
     def json(
         self, messages: Sequence[ChatMessage], schema: dict[str, Any], max_tokens: int = 512
@@ -305,9 +491,9 @@ class LlamaCppEngine(Engine):
                 _("This JSON schema cannot be turned into a grammar: {error}").format(error=error)
             ) from None
         with self._busy:
-            llama = self._begin()
-            tokens = self._tokens(llama, self.render(messages), max_tokens)
-            text = "".join(self._pieces(llama, tokens, max_tokens, 0.0, None, grammar))
+            self._begin()
+            tokens = self._tokens(self.render(messages), max_tokens)
+            text = "".join(self._pieces(tokens, max_tokens, 0.0, None, grammar))
             if self._stopped(None):
                 raise GenerationCancelled(_("Stopped."))
         try:
