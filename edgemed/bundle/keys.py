@@ -5,7 +5,6 @@ Needs ``cryptography`` (the deployer's machine); devices only verify (:mod:`.sig
 
 from __future__ import annotations
 
-import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edgemed.bundle.signing import key_id, public_key_pem, signature_file
 from edgemed.errors import EdgemedError, InputError
+from edgemed.files import write_atomic
 from edgemed.i18n import _
 
 PRIVATE_NAME = "deployer.key"
@@ -48,14 +48,8 @@ class DeployerKey:
 
 
 def _write_new(path: Path, data: bytes, mode: int) -> None:
-    # O_EXCL: a key is never written over another one (that would orphan every signed bundle).
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
-    try:
-        os.fchmod(descriptor, mode)  # whatever the umask
-        os.write(descriptor, data)
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    # Never over another key (that would orphan every signed bundle), never half a key.
+    write_atomic(path, data, mode=mode, replace=False)
 
 
 def generate(directory: Path) -> DeployerKey:

@@ -107,11 +107,9 @@ def _secret(create: bool) -> bytes | None:
             return None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-            try:
-                os.write(descriptor, secrets.token_bytes(_KEY_BYTES))
-            finally:
-                os.close(descriptor)
+            write_atomic(path, secrets.token_bytes(_KEY_BYTES), replace=False)
+        except FileExistsError:
+            pass  # another process made it first: read that one
         except OSError:
             return None
         return _secret(create=False)
