@@ -7,7 +7,7 @@ the bundle) through qemu-user with binfmt_misc, in a chroot with no network:
 2. ``edgemed bundle build --target pi5`` on this machine (aarch64 wheels, llama.cpp's source);
 3. in the chroot, with no network: ``sh install.sh --rules-only`` (every file checked first);
 4. in the chroot: rules-only ``edgemed assess`` on two cases, and the encrypted store's round trip
-   (tests/deploy/store_roundtrip.py: create a log, save an encounter, reopen, unlock, read it back);
+   (tests/bundle/store_roundtrip.py: create a log, save an encounter, reopen, unlock, read it back);
 5. the same assessments and round trip natively here, as the reference: decisions must be equal,
    and times are reported as emulated / native.
 
@@ -123,7 +123,7 @@ def main() -> None:
     for stale in (ROOT / "opt" / "edgemed", ROOT / "var" / "lib" / "edgemed", ROOT / "tmp" / "rt"):
         shutil.rmtree(stale, ignore_errors=True)
     shutil.copyfile(
-        REPO / "tests" / "deploy" / "store_roundtrip.py", ROOT / "mnt" / "store_roundtrip.py"
+        REPO / "tests" / "bundle" / "store_roundtrip.py", ROOT / "mnt" / "store_roundtrip.py"
     )
     installed, log = _in_root(
         ["sh", "/mnt/bundle/install.sh", "--rules-only", "--prefix", "/opt/edgemed",
@@ -156,7 +156,7 @@ def main() -> None:
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
     native, reference = _run(
-        [sys.executable, str(REPO / "tests" / "deploy" / "store_roundtrip.py"), str(scratch)]
+        [sys.executable, str(REPO / "tests" / "bundle" / "store_roundtrip.py"), str(scratch)]
     )
     emulated_result, native_result = json.loads(out), json.loads(reference)
     same = emulated_result["read_back_category"] == native_result["read_back_category"]

@@ -20,7 +20,7 @@ from edgemed.bundle.sources import source_requirements
 from edgemed.bundle.targets import find_target
 from edgemed.catalog import load_catalog, read_manifest
 from edgemed.protocol import Finding, Patient, Vitals, assess
-from tests.deploy.conftest import Installed, clean_environment, offline, public_key
+from tests.bundle.conftest import Installed, clean_environment, offline, public_key
 
 EDGEMED = str(Path(sys.executable).with_name("edgemed"))
 REPO = Path(__file__).resolve().parents[2]

@@ -32,7 +32,7 @@ from edgemed.bundle.manifest import (
     write_lists,
 )
 from edgemed.bundle.signing import SignatureError, parse_public_key, public_key_pem, verify
-from tests.deploy.conftest import clean_environment
+from tests.bundle.conftest import clean_environment
 
 EDGEMED = str(Path(sys.executable).with_name("edgemed"))
 

@@ -3,7 +3,7 @@
 Run with the Python of an installed edgemed (a bundle install, the emulated aarch64 root):
     PYTHON store_roundtrip.py DIRECTORY
 Prints one JSON object; exits 1 if anything read back differs from what was saved.
-Used by tests/deploy (on this machine) and bench/bench_aarch64.py (under qemu).
+Used by tests/bundle (on this machine) and bench/bench_aarch64.py (under qemu).
 """
 
 from __future__ import annotations

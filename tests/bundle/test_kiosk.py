@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.conftest import Installed
+from tests.bundle.conftest import Installed
 
 KIOSK = resources.files("edgemed.bundle") / "kiosk"
 UNIT = KIOSK / "edgemed-kiosk.service"
