@@ -1,5 +1,7 @@
-"""The real program in a real terminal: `edgemed` started in tmux, driven with send-keys, read
-with capture-pane; then the encrypted log is checked with `edgemed logs`."""
+"""The real program in a real terminal at 80x24: `edgemed` started in tmux, driven with
+send-keys, read with capture-pane, in English, French and Arabic (what is on screen is checked
+in the nurse's language, laid out as the app lays it out); then the encrypted log is checked
+with `edgemed logs`."""
 
 from __future__ import annotations
 
@@ -12,6 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from edgemed.i18n import _, available_languages, is_rtl, protocol_text, set_language
+from edgemed.protocol import Category
+from edgemed.service.wording import category_word, colour_name
+from edgemed.tui.text import display
 
 EDGEMED = Path(sys.executable).with_name("edgemed")
 USER, PASSPHRASE = "amina", "tmux passphrase 1"
@@ -49,8 +56,20 @@ class Terminal:
         time.sleep(0.3)
 
 
+LANGUAGES = ["en", "fr", "ar"]
+
+
+def shown(text: str, width: int = 24) -> str:
+    """A piece of ``text`` (already translated) as the terminal shows it: its start, which in
+    Arabic, put into visual order, is the right end of the line."""
+    visual = display(text)
+    if len(visual) <= width:
+        return visual
+    return visual[-width:] if is_rtl() else visual[:width]
+
+
 @pytest.fixture
-def terminal(tmp_path: Path) -> Iterator[tuple[Terminal, dict[str, str]]]:
+def terminal(tmp_path: Path, language: str) -> Iterator[tuple[Terminal, dict[str, str]]]:
     if shutil.which("tmux") is None:
         pytest.fail("tmux is required for this test (`make test` installs it)")
     name = f"edgemed-test-{os.getpid()}"
@@ -58,7 +77,7 @@ def terminal(tmp_path: Path) -> Iterator[tuple[Terminal, dict[str, str]]]:
         "EDGEMED_HOME": str(tmp_path / "home"),
         "EDGEMED_CONFIG": str(tmp_path / "home" / "settings.toml"),
         "EDGEMED_MODELS_DIR": str(tmp_path / "models"),
-        "EDGEMED_LANG": "en",
+        "EDGEMED_LANG": language,
         "TERM": "xterm-256color",
     }
     exports = " ".join(f"{k}={v}" for k, v in env.items())
@@ -69,46 +88,74 @@ def terminal(tmp_path: Path) -> Iterator[tuple[Terminal, dict[str, str]]]:
         subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True, timeout=30)
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_a_nurse_triages_a_patient_in_the_real_program(
-    terminal: tuple[Terminal, dict[str, str]],
+    terminal: tuple[Terminal, dict[str, str]], language: str
 ) -> None:
     term, env = terminal
     term.wait_for("first-time set-up")
+    if language != "en":
+        # The nurse picks the language first: Shift+Tab to the list, Enter opens it, the arrow
+        # keys move from English to it, Enter; the set-up is shown again in that language.
+        languages = available_languages()
+        steps = languages.index(language) - languages.index("en")
+        arrow = "Down" if steps > 0 else "Up"
+        term.keys("BTab", "Enter", *([arrow] * abs(steps)), "Enter", pause=0.5)
+    set_language(language)
+    term.wait_for(shown(_("Welcome to edgemed: first-time set-up")))
     for field in ("Kibera", USER, PASSPHRASE, PASSPHRASE):
         term.type(field)
         term.keys("Enter", pause=1.0)
-    term.wait_for("No patients yet today")
+    term.wait_for(shown(_("No patients yet today. Press n for a new patient.")))
 
     term.keys("n")
-    term.wait_for("What brings the patient")
+    term.wait_for(shown(_("What brings the patient today? (free text, any language)")))
     term.type("Grace W")
     term.keys("Enter", pause=1.0)
     term.type("52")
     term.keys("Enter", "Tab", "Tab", "Tab", pause=0.5)
     term.type("she is fitting now")
     term.keys("Enter")
-    term.wait_for("confirm or reject", timeout=60)
+    term.wait_for(shown(_("Proposed from the complaint: confirm or reject each")), timeout=60)
+    # The patient is named on the step, in every language.
+    assert "Grace W" in term.screen()
     term.keys("C-n")
-    term.wait_for("Emergency signs")
+    term.wait_for(shown(_("Emergency signs: tick every one present (space), then Ctrl+N")))
     # "Seizure now" is the fourth sign on the SATS list: three Downs, then Space ticks it.
+    seizure = display(protocol_text("Seizure now"))
     lines = [line.strip() for line in term.screen().splitlines() if line.strip().startswith("[")]
-    assert lines.index("[ ] Seizure now") == 3, lines
+    assert lines.index(f"[ ] {seizure}") == 3, lines
     term.keys("Down", "Down", "Down", "Space")
-    term.wait_for("[x] Seizure now")
+    term.wait_for(f"[x] {seizure}")
     # A ticked red sign ends the interview: straight to the saved RED result, no vitals first.
     term.keys("C-n")
-    shown = term.wait_for("E M E R G E N C Y", timeout=60)
-    assert "Vital signs" not in shown
-    assert "R E D" in shown and "Immediately" in shown
-    term.wait_for("Ctrl+S saves", timeout=60)
+    word = category_word(Category.RED).upper()
+    banner = display(f"{colour_name(Category.RED)}  -  {word}")
+    if language != "ar":
+        banner = " ".join(banner)  # spaced capitals; Arabic letters join, never spaced
+    shown_now = term.wait_for(banner, timeout=60)
+    assert shown(_("Vital signs (leave empty what was not measured)")) not in shown_now
+    assert display(_("Immediately")) in shown_now
+    term.wait_for(shown(_("Handover note: Ctrl+E opens it to read and edit, Ctrl+S saves.")), 60)
     term.keys("C-s")
-    shown = term.wait_for("Today's queue")
-    assert "Emergency" in shown and "Grace W" in shown
+    queue = _("Today's queue - {clinic} - {user}").format(clinic="Kibera", user=USER)
+    shown_now = term.wait_for(shown(queue, 12))
+    assert display(category_word(Category.RED)) in shown_now and "Grace W" in shown_now
     term.keys("C-q")
     time.sleep(1.0)
+    # The note was written in the nurse's language: it names the category in it.
+    in_the_note = (colour_name(Category.RED), category_word(Category.RED))
+    set_language("en")
 
     # The log afterwards, through the deployer's command with the nurse's passphrase.
-    cli_env = {**os.environ, **env, "EDGEMED_USER": USER, "EDGEMED_PASSPHRASE": PASSPHRASE}
+    # The deployer's command, in English whatever the nurse's language.
+    cli_env = {
+        **os.environ,
+        **env,
+        "EDGEMED_LANG": "en",
+        "EDGEMED_USER": USER,
+        "EDGEMED_PASSPHRASE": PASSPHRASE,
+    }
     listed = subprocess.run(
         [str(EDGEMED), "logs", "list"], env=cli_env, capture_output=True, text=True, timeout=60
     )
@@ -124,7 +171,7 @@ def test_a_nurse_triages_a_patient_in_the_real_program(
     )
     assert shown_log.returncode == 0, shown_log.stderr
     assert "seizure_current" in shown_log.stdout or "Seizure" in shown_log.stdout
-    assert "Triage: RED (Emergency)" in shown_log.stdout
+    assert all(words in shown_log.stdout for words in in_the_note), shown_log.stdout
     verified = subprocess.run(
         [str(EDGEMED), "logs", "verify"], env=cli_env, capture_output=True, text=True, timeout=60
     )
