@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import tarfile
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -78,3 +83,37 @@ def f32_ggufs(
         name: write_gguf(source, out / f"{name}.gguf", "f32") and out / f"{name}.gguf"
         for name, source in tiny_models.items()
     }
+
+
+# llama.cpp's own converter is the reference for the tensors: the copy vendored in the installed
+# llama-cpp-python's source package (the same tree bench/bench_llama.py builds llama-bench from,
+# cached under build/llama-bench/, git-ignored). EDGEMED_LLAMA_CPP_SRC may name another tree.
+LLAMA_CPP_CACHE = Path(__file__).resolve().parents[2] / "build" / "llama-bench"
+
+
+@pytest.fixture(scope="session")
+def llama_cpp_source() -> Path:
+    given = os.environ.get("EDGEMED_LLAMA_CPP_SRC")
+    if given:
+        source = Path(given)
+        assert (source / "convert_hf_to_gguf.py").is_file(), f"{given} has no convert_hf_to_gguf.py"
+        return source
+    version = metadata.version("llama_cpp_python")
+    source = LLAMA_CPP_CACHE / f"llama_cpp_python-{version}" / "vendor" / "llama.cpp"
+    if not (source / "convert_hf_to_gguf.py").is_file():
+        LLAMA_CPP_CACHE.mkdir(parents=True, exist_ok=True)
+        archive = LLAMA_CPP_CACHE / f"llama_cpp_python-{version}.tar.gz"
+        if not archive.is_file():
+            subprocess.run(
+                [
+                    *(sys.executable, "-m", "pip", "download", "--no-binary", ":all:"),
+                    *("--no-deps", "--disable-pip-version-check", "--quiet"),
+                    *("--dest", str(LLAMA_CPP_CACHE), f"llama-cpp-python=={version}"),
+                ],
+                check=True,
+                timeout=600,
+            )
+        with tarfile.open(archive) as opened:
+            opened.extractall(LLAMA_CPP_CACHE, filter="data")
+    assert (source / "convert_hf_to_gguf.py").is_file(), f"no converter in {source}"
+    return source

@@ -135,9 +135,9 @@ def test_a_subclass_accepts_only_its_own_names() -> None:
     assert registered()["LlamaForCausalLM"].architectures == ("LlamaForCausalLM",)
 
 
-# llama.cpp's own converter, run on each family's tiny model when a llama.cpp source tree is given
-# (EDGEMED_LLAMA_CPP_SRC: a folder with convert_hf_to_gguf.py and gguf-py, e.g. the
-# vendor/llama.cpp of the llama-cpp-python sdist that is installed). Its pre-tokenizer check
+# llama.cpp's own converter, run on each family's tiny model (the llama_cpp_source fixture: the
+# vendor/llama.cpp of the installed llama-cpp-python's sdist, fetched once from PyPI, or
+# EDGEMED_LLAMA_CPP_SRC). Its pre-tokenizer check
 # hashes the output of known published tokenizers, which a tokenizer trained here is not, so the
 # name is given; only tensors are compared.
 _LLAMA_CPP_CONVERT = """
@@ -158,16 +158,14 @@ def test_tensors_match_llama_cpp_converter(
     tiny_models: dict[str, Path],
     f32_ggufs: dict[str, Path],
     tmp_path: Path,
+    llama_cpp_source: Path,
 ) -> None:
-    import os
     import subprocess
     import sys
 
     import gguf
 
-    source = os.environ.get("EDGEMED_LLAMA_CPP_SRC")
-    if not source or not (Path(source) / "convert_hf_to_gguf.py").is_file():
-        pytest.skip("EDGEMED_LLAMA_CPP_SRC names no llama.cpp source tree")
+    source = str(llama_cpp_source)
     name = _tiny_name(architecture)
     theirs_path = tmp_path / "llama-cpp.gguf"
     done = subprocess.run(
