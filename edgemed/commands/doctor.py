@@ -150,9 +150,36 @@ def _print_report(facts: SystemFacts, advice: Advice, installed: list[str]) -> N
 @click.option(
     "--profile", "profile_id", help=_("Use this device profile instead of detecting one.")
 )
+@click.option(
+    "--bench",
+    "run_bench",
+    is_flag=True,
+    help=_(
+        "Measure the model's formats on this machine (the shipped file, and Q4_0 and Q8_0 made "
+        "from it by llama.cpp) and keep the fastest that passes the quality gate: the app then "
+        "loads it. Takes a minute or two."
+    ),
+)
+@click.option(
+    "--model",
+    "bench_model",
+    help=_("With --bench: the installed model to measure (default: the advised one)."),
+)
 def doctor(
-    as_json: bool, facts_file: Path | None, record_file: Path | None, profile_id: str | None
+    as_json: bool,
+    facts_file: Path | None,
+    record_file: Path | None,
+    profile_id: str | None,
+    run_bench: bool,
+    bench_model: str | None,
 ) -> None:
+    if run_bench and facts_file is not None:
+        raise InputError(
+            _("--bench measures this machine; it cannot be combined with --facts."),
+            hint=_("Run `edgemed doctor --bench` on the device itself."),
+        )
+    if bench_model is not None and not run_bench:
+        raise InputError(_("--model is only used with --bench."))
     if profile_id is not None and profile_id not in load_profiles():
         raise InputError(
             _("Unknown profile {id!r}; known: {known}.").format(
@@ -185,9 +212,13 @@ def doctor(
             "installed": installed,
             "permission_problems": permissions,
         }
+        if run_bench:
+            document["bench"] = _bench_json(_bench(advice, bench_model, installed, quiet=True))
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
         return
     _print_report(facts, advice, installed)
+    if run_bench:
+        _print_bench(_bench(advice, bench_model, installed, quiet=False))
     for problem in permissions:
         click.secho(
             _("  ! Other accounts can read the encounter log's files: {problem}").format(
@@ -202,3 +233,68 @@ def _permission_problems() -> list[str]:
     from edgemed.store import permission_problems
 
     return permission_problems()
+
+
+# -- doctor --bench -------------------------------------------------------------------------------
+def _bench(advice: Advice, model: str | None, installed: list[str], *, quiet: bool) -> Any:
+    """Measure the formats of ``model`` (else the advised model, else the catalog default)."""
+    from edgemed.inference.engine import EngineSettings
+    from edgemed.inference.formats import choose_format
+
+    wanted = model or (advice.model_id if advice.model_id in installed else "default")
+    settings = EngineSettings(advice.threads, advice.context, advice.gpu_layers, advice.batch)
+
+    def say(message: str) -> None:
+        if not quiet:
+            click.echo(message, err=True)
+
+    say(_("Measuring the formats of {model} on this machine ({threads} threads)...").format(
+        model=wanted, threads=settings.threads))  # fmt: skip
+    return choose_format(wanted, settings, report=say)
+
+
+def _bench_json(choice: Any) -> dict[str, Any]:
+    return {
+        "model": choice.model_id,
+        "kld_max": choice.threshold,
+        "chosen": choice.chosen.quant if choice.chosen else None,
+        "recorded": choice.recorded.as_json() if choice.recorded else None,
+        "formats": [
+            {
+                "format": m.quant,
+                "size": m.size,
+                "prefill_tokens_per_s": round(m.prefill_tps, 1),
+                "decode_tokens_per_s": round(m.decode_tps, 1),
+                "first_token_300_s": round(m.first_token_s, 3),
+                "workload_s": round(m.workload_s, 3),
+                "kld_vs_shipped": round(m.kld, 6),
+                "passed": m.passed,
+                "note": m.note,
+            }
+            for m in choice.measured
+        ],
+    }
+
+
+def _print_bench(choice: Any) -> None:
+    click.secho(_("Formats of {model} measured here").format(model=choice.model_id), bold=True)
+    click.echo(
+        _("  format      MB  prompt tok/s  decode tok/s  300+128 tokens s  KLD      quality")
+    )
+    for m in choice.measured:
+        verdict = _("pass") if m.passed else _("fail: {why}").format(why=m.note)
+        kld = "-" if m.quant == "shipped" else f"{m.kld:.4f}"
+        click.echo(
+            f"  {m.quant:8} {m.size / 1e6:5.0f}  {m.prefill_tps:12.0f}  {m.decode_tps:12.1f}"
+            f"  {m.workload_s:16.2f}  {kld:7}  {verdict}"
+        )
+    chosen = choice.chosen
+    if choice.recorded is not None:
+        click.secho(
+            _("  Kept {quant} (sha256 {sha}...): the app now loads it for {model}.").format(
+                quant=chosen.quant, sha=choice.recorded.sha256[:12], model=choice.model_id
+            ),
+            fg="green",
+        )
+    else:
+        click.echo(_("  Kept the shipped file: it is the fastest that passes here."))
