@@ -6,8 +6,9 @@ The generation loop is llama.cpp's own, driven from Python: one ``llama_decode``
 ``json`` request), logits read only for the last token and never copied, each token's text from
 ``llama_token_to_piece`` into a reused buffer. The context is made with llama.cpp's default
 parameters but flash attention off (f16 KV cache), and ``bench/bench_llama.py`` runs
-``llama-bench`` with the same settings; the high-level ``llama_cpp.Llama`` class (a numpy copy of the logits and Python-side work for
-every token) is not used. The KV cache is ours to track: ``_kv`` is the tokens it holds, and a
+``llama-bench`` with the same settings. The high-level ``llama_cpp.Llama`` class (a numpy copy of
+the logits and Python-side work for every token) is not used. The KV cache is ours to track:
+``_kv`` is the tokens it holds, and a
 request reuses the longest common prefix.
 
 Stop within 200 ms, even while a long prompt is being read: llama.cpp checks an abort callback
@@ -202,6 +203,9 @@ class LlamaCppEngine(Engine):
         return (text or b"").decode("utf-8", errors="replace")
 
     def close(self) -> None:
+        self._free()
+
+    def _free(self) -> None:
         if self._ctx is not None:
             llama_cpp.llama_free(self._ctx)
             self._ctx = None
@@ -212,7 +216,7 @@ class LlamaCppEngine(Engine):
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):  # at interpreter exit llama_cpp may be gone
-            self.close()
+            self._free()
 
     # -- cancel -------------------------------------------------------------------------------
     def cancel(self) -> None:
