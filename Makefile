@@ -11,14 +11,24 @@ PIP := $(BIN)/python -m pip
 # multi-GB CUDA build.
 TORCH := torch==2.13.0
 # llama.cpp is compiled for the CPU it is built on (fastest on the clinic machine itself);
-# offline bundles for other devices set their own flags (docs/deploy.md).
-export CMAKE_ARGS ?= -DGGML_NATIVE=ON
+# offline bundles for other devices set their own flags (docs/deploy.md). With an NVIDIA GPU:
+# `make run CMAKE_ARGS="-DGGML_CUDA=on"` (the CUDA toolkit must be installed; docs/deploy.md).
+LLAMA_DEFAULT_ARGS := -DGGML_NATIVE=ON
+export CMAKE_ARGS ?= $(LLAMA_DEFAULT_ARGS)
 
 RUNTIME_STAMP := $(VENV)/.stamp-runtime
 DEV_STAMP := $(VENV)/.stamp-dev
 LOCALE_STAMP := $(VENV)/.stamp-locales
+# The CMAKE_ARGS llama-cpp-python was last built with. The file is rewritten only when they
+# change, so only a change rebuilds llama.cpp (pip would otherwise keep the installed build, or
+# reuse its cached wheel, whatever CMAKE_ARGS says).
+LLAMA_ARGS := $(VENV)/.llama-cmake-args
+LLAMA_STAMP := $(VENV)/.stamp-llama
+# After the install that first built llama-cpp-python in this venv: its CMAKE_ARGS.
+RECORD_LLAMA_ARGS := [ -f $(LLAMA_ARGS) ] || { printf '%s\n' '$(CMAKE_ARGS)' > $(LLAMA_ARGS); \
+	touch $(LLAMA_STAMP); }
 
-.PHONY: run test lint bench i18n models clean help sysdeps launcher
+.PHONY: run test lint bench i18n models clean help sysdeps launcher FORCE
 
 help:
 	@echo "make run    install edgemed and its default model, then start the nurse's app"
@@ -32,12 +42,27 @@ $(BIN)/python:
 
 $(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
 	$(PIP) install --quiet -e .
+	@$(RECORD_LLAMA_ARGS)
 	touch $@
 
 $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(PIP) install --quiet $(TORCH)
 	$(PIP) install --quiet -e '.[dev,quantize]'
+	@$(RECORD_LLAMA_ARGS)
 	touch $@ $(RUNTIME_STAMP)
+
+$(LLAMA_ARGS): FORCE | $(BIN)/python
+	@if [ "$$(cat $@ 2>/dev/null)" != '$(CMAKE_ARGS)' ]; then printf '%s\n' '$(CMAKE_ARGS)' > $@; fi
+
+# Rebuilt when CMAKE_ARGS differ from the last build's; a venv made before this record existed was
+# built with the default flags.
+$(LLAMA_STAMP): $(LLAMA_ARGS) | $(RUNTIME_STAMP)
+	@if [ -f $@ ] || [ '$(CMAKE_ARGS)' != '$(LLAMA_DEFAULT_ARGS)' ]; then \
+		version=$$($(BIN)/python -c 'import importlib.metadata as m; print(m.version("llama_cpp_python"))') && \
+		echo "CMAKE_ARGS changed to '$(CMAKE_ARGS)': rebuilding llama-cpp-python $$version" && \
+		$(PIP) install --quiet --force-reinstall --no-deps --no-cache-dir \
+			--no-binary llama-cpp-python "llama-cpp-python==$$version"; fi
+	touch $@
 
 # Compiled catalogs are built here, never committed.
 $(LOCALE_STAMP): $(wildcard locales/*/LC_MESSAGES/*.po) | $(BIN)/python
@@ -48,7 +73,7 @@ $(LOCALE_STAMP): $(wildcard locales/*/LC_MESSAGES/*.po) | $(BIN)/python
 models: $(RUNTIME_STAMP)
 	@if $(BIN)/edgemed models --help >/dev/null 2>&1; then $(BIN)/edgemed models install default; fi
 
-run: $(RUNTIME_STAMP) $(LOCALE_STAMP) models launcher
+run: $(RUNTIME_STAMP) $(LLAMA_STAMP) $(LOCALE_STAMP) models launcher
 	$(BIN)/edgemed
 
 # After `make run`, `edgemed` works from any terminal: a two-line launcher in ~/.local/bin when
@@ -75,7 +100,7 @@ sysdeps:
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq tmux; \
 		else echo "tmux is needed for the end-to-end test: sudo apt-get install tmux"; exit 1; fi; }
 
-test: lint $(LOCALE_STAMP) sysdeps
+test: lint $(LLAMA_STAMP) $(LOCALE_STAMP) sysdeps
 	$(BIN)/pytest
 
 bench: $(DEV_STAMP)
