@@ -180,8 +180,6 @@ set_language(_language_from_environment())
 
 # ---- Extraction of the protocol texts (locales/babel.cfg registers them for `make i18n`) -------
 
-# Phrases the protocol engine builds reasons from (it may not import this module).
-ENGINE_PHRASES = ("no emergency sign", "no discriminator")
 _PROTOCOL_TEXT_KEYS = {
     # Descriptions are for the understanding module's matching, not shown: not translated.
     "finding": ("label", "question"),
@@ -219,7 +217,6 @@ def extract_protocol(
         found.append((score["name"], "score"))
         parameters = score.get("parameter", [])
         found += [(p["label"], "score parameter") for p in parameters if p.get("label")]
-    found += [(phrase, "engine phrase") for phrase in ENGINE_PHRASES]
     return [
         (_line_of(text, message), "_", message.replace("%", "%%"), [where])
         for message, where in found
