@@ -7,12 +7,14 @@ import textwrap
 from rich.text import Text
 from textual.content import Content
 
-from edgemed.i18n import _, is_rtl, terminal_reorders
 from edgemed.i18n import display as _display
+from edgemed.i18n import is_rtl, terminal_reorders
 
 # Unicode's bidi isolates: FIRST STRONG ISOLATE ... POP DIRECTIONAL ISOLATE.
 _FSI, _PDI = "\u2068", "\u2069"
-_ISOLATES = str.maketrans("", "", "\u2066\u2067\u2068\u2069")
+# RIGHT-TO-LEFT MARK: starts a line so that it is laid out right to left whatever comes first.
+_RLM = "\u200f"
+_ISOLATES = str.maketrans("", "", "\u200f\u2066\u2067\u2068\u2069")
 
 
 def isolate(value: str) -> str:
@@ -24,19 +26,46 @@ def isolate(value: str) -> str:
     return f"{_FSI}{value}{_PDI}"
 
 
+_MIRRORED = {"(": ")", ")": "(", "[": "]", "]": "[", "{": "}", "}": "{"}
+_CLOSERS = ")]}"
+
+
+def _mirror_brackets(visual: str) -> str:
+    """Brackets laid out right to left, drawn mirrored.
+
+    The bidi library puts each bracket in its visual place but draws it as typed, so a pair it
+    laid out right to left comes out back to front: ")/دقيقة(" for "(/دقيقة)", "] ? [" for
+    "[ ? ]". In the visual line, such a pair is a closing bracket before its opening one: both
+    are swapped. Pairs laid out left to right ("John K (34 y)") are already the right way.
+    """
+    chars = list(visual)
+    open_: list[int] = []
+    for index, char in enumerate(chars):
+        if char not in _MIRRORED:
+            continue
+        top = chars[open_[-1]] if open_ else ""
+        if top == _MIRRORED[char]:
+            start = open_.pop()
+            if char not in _CLOSERS:  # ")...(": laid out right to left
+                chars[start], chars[index] = char, top
+        else:
+            open_.append(index)
+    return "".join(chars)
+
+
 def display(text: str) -> str:
-    """``edgemed.i18n.display``, the isolates used up: once the line is in visual order, they
-    would only be printed as stray characters (a terminal that reorders itself keeps them)."""
-    shown = _display(text)
+    """``edgemed.i18n.display``, every line read as right-to-left in a right-to-left language
+    (a line that starts with a Latin key, "y = تأكيد، ... Ctrl+N = التالي", would otherwise be
+    laid out left to right and pair "Ctrl+N =" with the wrong words), and the marks and
+    isolates used up: once the line is in visual order they would only be printed as stray
+    characters (a terminal that reorders itself gets them)."""
+    if not is_rtl() or not text:
+        return text
+    lines = text.split("\n")
     if terminal_reorders():
-        return shown
-    return shown.translate(_ISOLATES)
-
-
-def pair(label: str, value: str) -> str:
-    """``label: value`` with the value isolated, so in Arabic the label never runs into it
-    ("معدل22") and a Latin or numeric value stays on the label's left."""
-    return _("{label}: {value}").format(label=label, value=isolate(value))
+        return "\n".join(_RLM + line for line in lines)
+    shown = _display("\n".join(_RLM + line for line in lines)).translate(_ISOLATES)
+    return "\n".join(_mirror_brackets(line) for line in shown.split("\n"))
 
 
 def show(text: str) -> Content:

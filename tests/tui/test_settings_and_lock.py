@@ -29,7 +29,7 @@ async def test_language_and_theme_change_without_a_restart() -> None:
         assert title.startswith("File du jour")
         assert app.theme == "edgemed-high-contrast"
         footer_keys = {b.description for _, b in app.screen._bindings}
-        assert "Nouveau patient" in footer_keys
+        assert "Nouveau" in footer_keys and "Historique" in footer_keys
     saved = load_settings()
     assert (saved.language, saved.theme, saved.auto_lock_minutes) == ("fr", "high-contrast", 5)
 

@@ -20,7 +20,7 @@ from edgemed.i18n import available_languages
 from edgemed.service import Encounter, Session
 from edgemed.tui.app import EdgemedApp
 from edgemed.tui.screens.concern import ConcernScreen
-from edgemed.tui.screens.dialogs import DraftsScreen, LeaveScreen
+from edgemed.tui.screens.dialogs import DraftsScreen, LeaveScreen, QuitScreen
 from edgemed.tui.screens.help import HelpScreen
 from edgemed.tui.screens.history import DetailScreen, HistoryScreen
 from edgemed.tui.screens.patient import PatientScreen
@@ -145,6 +145,17 @@ def _detail(session: Session) -> Screen[Any]:
     return DetailScreen(result.encounter_id)
 
 
+def _correction(session: Session) -> Screen[Any]:
+    """A saved encounter being corrected: "Correcting John K, version 2" on the step."""
+    result = session.finish(_encounter(session, "questions"))
+    correction = session.start_correction(result.encounter_id)
+    session.set_patient(
+        correction, name="John K", age="34", complaint="chest pain since this morning, no fever"
+    )
+    session.propose(correction)
+    return ProposalsScreen(correction)
+
+
 def _queue(session: Session) -> Screen[Any]:
     session.finish(_encounter(session, "questions"))
     # One patient waiting far past the target time: overdue by colour and symbol, compact.
@@ -172,6 +183,8 @@ SCREENS: dict[str, ScreenMaker] = {
     "drafts": lambda s: (_encounter(s, "vitals"), DraftsScreen(s.drafts()))[1],
     "leave": lambda s: (VitalsScreen(_encounter(s, "vitals")), LeaveScreen()),
     "help": lambda s: HelpScreen(),
+    "quit": lambda s: (VitalsScreen(_encounter(s, "vitals")), QuitScreen()),
+    "correction": _correction,
 }
 
 

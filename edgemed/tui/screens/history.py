@@ -30,7 +30,7 @@ class HistoryScreen(EdgemedScreen):
             compact=True,
         )
         yield DataTable(id="history", cursor_type="row")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -122,7 +122,7 @@ class DetailScreen(EdgemedScreen):
                     yield Static(show("- " + line))
             yield Static(show(_("Handover note:")), classes="title")
             yield Static(show(detail.note or "-"))
-        yield Footer()
+        yield Footer(compact=True)
 
     def action_correct(self) -> None:
         try:

@@ -77,7 +77,7 @@ class PatientScreen(EncounterScreen):
             yield Static("", id="message", classes="error")
         with Horizontal(classes="buttons"):
             yield Button(show(_("Next")), id="next", variant="primary")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -33,7 +33,7 @@ class ProposalsScreen(EncounterScreen):
         )
         yield Static(show(_("Looking for findings in the text...")), id="message", classes="hint")
         yield ListView(id="proposals")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()

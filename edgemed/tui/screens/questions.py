@@ -51,7 +51,7 @@ class QuestionsScreen(EncounterScreen):
         yield Input(id="reason", compact=True, disabled=True)
         yield Static("", id="keys", classes="hint")
         yield Static("", id="message", classes="hint")
-        yield Footer()
+        yield Footer(compact=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         vital = self.question is not None and self.question.vital

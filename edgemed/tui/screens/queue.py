@@ -46,7 +46,7 @@ class QueueScreen(EdgemedScreen):
     """Home: a new encounter is one key away."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "new", N_("New patient")),
+        Binding("n", "new", N_("New")),
         Binding("r", "resume", N_("Resume draft")),
         Binding("h", "history", N_("History")),
         Binding("s", "settings", N_("Settings")),
@@ -63,7 +63,7 @@ class QueueScreen(EdgemedScreen):
         yield DataTable(id="queue", cursor_type="row", zebra_stripes=True)
         yield Static("", id="summary", classes="hint")
         yield Static(show(self.session.protocol_status()), id="protocol", classes="hint")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()

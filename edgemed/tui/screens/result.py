@@ -58,7 +58,7 @@ class ResultScreen(EdgemedScreen):
         yield TextArea(
             self.encounter.note if self.encounter.step == "saved" else "", id="note", read_only=True
         )
-        yield Footer()
+        yield Footer(compact=True)
 
     def incomplete_text(self) -> Content:
         if not self.result.incomplete:
@@ -118,6 +118,12 @@ class ResultScreen(EdgemedScreen):
             return self.result.incomplete
         if action == "concern":
             return self.result.category is not Category.RED
+        # Stop while the note is being written, Rewrite once it is: one key in the footer at a
+        # time, so every key fits 80 columns in every language.
+        if action == "stop":
+            return self.streaming
+        if action == "write":
+            return not self.streaming
         return True
 
     def action_concern(self) -> None:
@@ -169,6 +175,7 @@ class ResultScreen(EdgemedScreen):
         area.text = ""
         self.streaming = True
         self.stop_requested = False
+        self.refresh_bindings()
         self.note_title(_("Writing the handover note... (Ctrl+T stops)"))
         self.write_note()
 
@@ -191,6 +198,7 @@ class ResultScreen(EdgemedScreen):
 
     def note_done(self) -> None:
         self.streaming = False
+        self.refresh_bindings()
         if self.session.model_problem:
             self.notify(
                 say(

@@ -83,7 +83,7 @@ class SettingsScreen(EdgemedScreen):
             yield Static("", id="message", classes="error")
         with Horizontal(classes="buttons"):
             yield Button(show(_("Save")), id="save", variant="primary")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.action_save()

@@ -29,7 +29,7 @@ class SignsScreen(EncounterScreen):
             signs = []
         yield TickList([(s.finding_id, say(s.label), s.ticked) for s in signs], id="signs")
         yield Static("", id="message", classes="hint")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -37,7 +37,7 @@ class UnlockScreen(EdgemedScreen):
             yield Static("", id="message", classes="error")
         with Horizontal(classes="buttons"):
             yield Button(show(_("Unlock")), id="unlock", variant="primary")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -51,7 +51,7 @@ class VitalsScreen(EncounterScreen):
                         yield Input(text, id=field, compact=True)
                     yield Static("", id=f"{field}-check")
         yield Static("", id="message", classes="error")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
