@@ -8,8 +8,7 @@ The generation loop is llama.cpp's own, driven from Python: one ``llama_decode``
 parameters but flash attention off (f16 KV cache), and ``bench/bench_llama.py`` runs
 ``llama-bench`` with the same settings. The high-level ``llama_cpp.Llama`` class (a numpy copy of
 the logits and Python-side work for every token) is not used. The KV cache is ours to track:
-``_kv`` is the tokens it holds, and a
-request reuses the longest common prefix.
+``_kv`` is the tokens it holds, and a request reuses the longest common prefix.
 
 Stop within 200 ms, even while a long prompt is being read: llama.cpp checks an abort callback
 between the nodes of every compute graph. The callback must not take Python's GIL (it runs
@@ -99,9 +98,12 @@ class LlamaCppEngine(Engine):
         model_id: str = "",
         family: str = "",
         template_name: str = "",
+        perf: bool = False,
     ) -> None:
         super().__init__()
         self.path = Path(path)
+        # llama.cpp's own timing of its decode calls (llama_perf_context), for the bench.
+        self._perf = perf
         self.settings = settings
         self.model_id = model_id or self.path.stem
         self.family = family
@@ -149,7 +151,7 @@ class LlamaCppEngine(Engine):
         params.n_ctx = self.settings.context
         params.n_batch = params.n_ubatch = self.settings.batch
         params.n_threads = params.n_threads_batch = self.settings.threads
-        params.no_perf = True
+        params.no_perf = not self._perf
         # Flash attention off: with it ("auto", llama.cpp's default, turns it on for the CPU) the
         # greedy replies differ from the ones this engine gave before after some tokens, and it
         # is no faster here (docs/benchmarks.md). The KV cache stays f16 (the default).
@@ -446,6 +448,15 @@ class LlamaCppEngine(Engine):
             )
             self.last_generation = stats
             return stats
+
+    def llama_timing(self, reset: bool = True) -> tuple[float, int, float, int]:
+        """llama.cpp's own timing since the last reset (engine made with ``perf=True``): prompt
+        seconds and tokens, decode seconds and tokens, as measured inside llama_decode."""
+        data = llama_cpp.llama_perf_context(self._ctx)
+        timing = (data.t_p_eval_ms / 1000, data.n_p_eval, data.t_eval_ms / 1000, data.n_eval)
+        if reset:
+            llama_cpp.llama_perf_context_reset(self._ctx)
+        return timing
 
     def log_probs(self, tokens: list[int]) -> Any:
         """log P(next token) after each prefix of ``tokens`` (one row per position, float64),

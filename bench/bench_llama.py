@@ -1,0 +1,314 @@
+"""edgemed's LlamaCppEngine against llama.cpp's own ``llama-bench``, same files, threads and batch.
+
+The reference is llama.cpp's C loop, not Python: ``llama-bench`` is built here from the llama.cpp
+that llama-cpp-python vendors (the sdist of the installed version, ``pip download
+--no-binary :all:``), once, with ``nice``, cached under ``build/llama-bench/`` (git-ignored;
+delete the folder to rebuild). Files: the catalog default (the shipped Q4_1) and Q4_0 / Q8_0 made
+from it with llama.cpp's quantizer (``edgemed.inference.formats.quantize_file``, cached there too).
+
+For each file, ``ROUNDS`` rounds, each: llama-bench and the engine back to back (which goes first
+alternates), ``REPEATS`` repetitions each, with the same OMP_WAIT_POLICY as the app (PASSIVE):
+
+- ``llama-bench -p 300 -n 128 -t T -b B -ub B -fa off -r R`` (pp300, and tg128 from an empty cache);
+- the engine, in a child process, through ``LlamaCppEngine.run_tokens`` (end-of-text ignored):
+  a 300-token prompt from an empty cache: prefill = 300 / time to the first token (its sampling
+  included); a one-token prompt then 129 tokens: decode = 128 decode steps from an empty cache, as
+  tg128 (and the decode after the 300-token prompt, for the record).
+
+This machine is shared: other work comes and goes within seconds. So each round gives a paired
+ratio (engine / llama-bench, medians of that round), and the figure of record is the median of
+the rounds' ratios, beside the medians of all samples. And, free of that noise, the engine's
+speed over llama.cpp's own clock (``llama_perf_context``: the time inside ``llama_decode``) for the
+very same tokens: the share of the engine's time that is llama.cpp's work.
+- the app's own path: ``open_engine("default")`` (vouch, the format ``edgemed doctor --bench``
+  chose if any, the doctor's settings) and ``stream_chat`` of a note that renders to ~300 tokens:
+  seconds to the first piece of text (target <= 0.5 s).
+
+Medians of all samples; ratios engine / llama-bench. Run: ``.venv/bin/python -m bench llama``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "build" / "llama-bench"
+THREADS = 2
+BATCH = 512
+PROMPT = 300
+DECODE = 128
+# Rounds alternate llama-bench and the engine, one repetition each per round: a busy moment on
+# this shared 2-core machine then hits both sides, not one.
+ROUNDS = 7
+REPEATS = 2
+# The engine's setting (edgemed/inference/llama.py: off keeps its greedy replies as they were;
+# llama-bench's default "auto" turns it on for the CPU).
+FLASH_ATTN = "off"
+FILLER = (
+    "Patient seen at the clinic today with two days of fever, headache and body aches; "
+    "no rash, drinking well, passing urine, walked in unaided with her mother. "
+)
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+# -- llama-bench from the vendored llama.cpp --------------------------------------------------
+def llama_bench_binary() -> Path:
+    version = metadata.version("llama_cpp_python")
+    binary = CACHE / "cmake-build" / "bin" / "llama-bench"
+    stamp = CACHE / "version.txt"
+    if binary.is_file() and stamp.is_file() and stamp.read_text().strip() == version:
+        return binary
+    CACHE.mkdir(parents=True, exist_ok=True)
+    source = CACHE / f"llama_cpp_python-{version}"
+    if not (source / "vendor" / "llama.cpp" / "CMakeLists.txt").is_file():
+        _say(f"fetching the llama-cpp-python {version} sdist (its vendored llama.cpp)...")
+        subprocess.run(
+            [
+                *(sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps"),
+                *("--disable-pip-version-check", "--quiet", "--dest", str(CACHE)),
+                f"llama-cpp-python=={version}",
+            ],
+            check=True,
+        )
+        with tarfile.open(CACHE / f"llama_cpp_python-{version}.tar.gz") as archive:
+            archive.extractall(CACHE, filter="data")
+    build = CACHE / "cmake-build"
+    flags = os.environ.get("CMAKE_ARGS", "-DGGML_NATIVE=ON").split()
+    _say(f"building llama-bench with {' '.join(flags)} (nice, -j2; ~6-20 min on 2 busy cores)...")
+    generator = ["-G", "Ninja"] if shutil.which("ninja") else []
+    subprocess.run(
+        [
+            *("nice", "-n", "10", "cmake", "-S", str(source / "vendor" / "llama.cpp")),
+            *("-B", str(build), *generator, "-DCMAKE_BUILD_TYPE=Release", "-DLLAMA_CURL=OFF"),
+            *("-DLLAMA_OPENSSL=OFF", "-DLLAMA_BUILD_TOOLS=ON", "-DLLAMA_BUILD_TESTS=OFF"),
+            *("-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=OFF", *flags),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    subprocess.run(
+        ["nice", "-n", "10", "cmake", "--build", str(build), "--target", "llama-bench", "-j2"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    stamp.write_text(version + "\n")
+    return binary
+
+
+def _llama_bench(binary: Path, model: Path, args: list[str], env: dict[str, str]) -> list[dict]:
+    command = [str(binary), "-m", str(model), "-t", str(THREADS), "-b", str(BATCH)]
+    command += ["-ub", str(BATCH), "-fa", FLASH_ATTN, "-r", str(REPEATS), "-o", "json", *args]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+    rows: list[dict] = json.loads(result.stdout)
+    return rows
+
+
+# -- the engine (child processes) -------------------------------------------------------------
+def child_engine(path: str) -> dict[str, Any]:
+    from edgemed.inference import EngineSettings
+    from edgemed.inference.llama import LlamaCppEngine
+
+    engine = LlamaCppEngine(Path(path), EngineSettings(THREADS, 4096, 0, BATCH), perf=True)
+    engine.load()
+    tokens = engine.tokenize(FILLER * 40)[:PROMPT]
+    engine.run_tokens(tokens[:16], 4, ignore_end=True)  # warm-up, as llama-bench does
+    figures: dict[str, list[float]] = {
+        k: [] for k in ("prefill", "decode", "decode_d300", "own_prefill", "own_decode")
+    }
+    for _repeat in range(REPEATS):
+        engine.llama_timing()
+        stats = engine.run_tokens(tokens, DECODE, ignore_end=True)
+        prompt_s, prompt_n, _decode_s, _decode_n = engine.llama_timing()
+        figures["prefill"].append(len(tokens) / stats.first_token_s)
+        figures["decode_d300"].append(stats.decode_tokens_per_s)
+        # llama.cpp's own clock inside llama_decode, over the very same tokens: the share of
+        # the engine's time that is llama.cpp's work, whatever else the machine is doing.
+        figures["own_prefill"].append(prompt_n / prompt_s)
+        # As llama-bench's tg128: from an empty cache, one token in, 128 decoded (the first
+        # token sampled after the one-token prompt is not a decode step).
+        stats = engine.run_tokens(tokens[:1], DECODE + 1, ignore_end=True)
+        _prompt_s, _prompt_n, decode_s, decode_n = engine.llama_timing()
+        figures["decode"].append(stats.decode_tokens_per_s)
+        figures["own_decode"].append(decode_n / decode_s)
+    engine.close()
+    return figures
+
+
+def child_app() -> dict[str, Any]:
+    from edgemed.inference import ChatMessage, open_engine
+    from edgemed.inference.opening import settings_for_this_machine
+
+    settings = settings_for_this_machine()
+    started = time.perf_counter()
+    engine = open_engine("default", settings)
+    load_s = time.perf_counter() - started
+    firsts, prompt_tokens = [], 0
+    overhead = len(engine.tokenize(engine.render([ChatMessage("user", "Case 0.")]), special=True))
+    filler = engine.tokenize(FILLER * 20)[: PROMPT - overhead]
+    text = b"".join(engine._text_of(t) for t in filler).decode("utf-8", errors="ignore")  # type: ignore[attr-defined]
+    for repeat in range(6):
+        chat = [ChatMessage("user", f"Case {repeat}." + text)]
+        asked = time.perf_counter()
+        pieces = engine.stream_chat(chat, max_tokens=8)
+        next(pieces)
+        firsts.append(time.perf_counter() - asked)
+        for _piece in pieces:
+            pass
+        assert engine.last_generation is not None
+        prompt_tokens = engine.last_generation.prompt_tokens
+    info = engine.info
+    engine.close()
+    return {
+        "file": str(info.path),
+        "threads": settings.threads,
+        "batch": settings.batch,
+        "load_s": load_s,
+        "prompt_tokens": prompt_tokens,
+        "first_token_s": firsts[1:],  # the first one also pages the weights in
+    }
+
+
+def _child(args: list[str], env: dict[str, str]) -> dict[str, Any]:
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.bench_llama", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        cwd=ROOT,
+    )
+    figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return figures
+
+
+# -- the run ----------------------------------------------------------------------------------
+def _files(env: dict[str, str]) -> list[tuple[str, Path]]:
+    from edgemed.catalog import install
+    from edgemed.inference.formats import quantize_file
+
+    shipped = install("default").entry_point
+    files = [("Q4_1 (shipped)", shipped)]
+    for quant in ("Q4_0", "Q8_0"):
+        target = CACHE / "models" / f"{shipped.stem}.{quant}.gguf"
+        if not target.is_file():
+            _say(f"making {quant} from {shipped.name} with llama_model_quantize...")
+            quantize_file(shipped, target, quant, THREADS)
+        files.append((quant, target))
+    return files
+
+
+def _app_models(env: dict[str, str], shipped: Path) -> dict[str, str]:
+    """A models folder (and data/cache) of the bench's own, holding a copy of the shipped model:
+    what doctor --bench derives and records there never reaches the tests' shared models."""
+    from edgemed.catalog import load_catalog, write_manifest
+
+    entry = load_catalog().find("default")
+    folder = CACHE / "app" / "models" / entry.id
+    if not (folder / entry.artifact.files[0].path).is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shipped, folder / entry.artifact.files[0].path)
+        write_manifest(folder, [entry.artifact], created_by="bench llama")
+    app_env = dict(env)
+    app_env["EDGEMED_MODELS_DIR"] = str(CACHE / "app" / "models")
+    app_env["EDGEMED_HOME"] = str(CACHE / "app" / "home")
+    app_env["EDGEMED_CACHE"] = str(CACHE / "app" / "cache")
+    return app_env
+
+
+def main() -> None:
+    from tests.inference.model_cache import shared_models_root
+
+    root = shared_models_root()
+    env = dict(os.environ)
+    env["EDGEMED_MODELS_DIR"] = str(root / "models")
+    env["EDGEMED_CACHE"] = str(root / "cache")
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    os.environ.update({k: env[k] for k in ("EDGEMED_MODELS_DIR", "EDGEMED_CACHE")})
+    binary = llama_bench_binary()
+    files = _files(env)
+    _say(
+        f"threads {THREADS}, n_batch = n_ubatch = {BATCH}, flash-attn {FLASH_ATTN}, "
+        f"OMP_WAIT_POLICY={env['OMP_WAIT_POLICY']}; {ROUNDS} rounds x {REPEATS} repeats each side"
+    )
+    _say(f"reference: {binary.relative_to(ROOT)} (llama.cpp vendored by llama-cpp-python "
+         f"{metadata.version('llama_cpp_python')})")  # fmt: skip
+    _say("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    for label, path in files:
+        ref: dict[str, list[float]] = {"pp": [], "tg": []}
+        ours: dict[str, list[float]] = {
+            k: [] for k in ("prefill", "decode", "decode_d300", "own_prefill", "own_decode")
+        }
+        ratios: dict[str, list[float]] = {"prefill": [], "decode": []}
+        inside: dict[str, list[float]] = {"prefill": [], "decode": []}
+        for round_ in range(ROUNDS):
+            mine: dict[str, list[float]] = {}
+            theirs: dict[str, list[float]] = {"pp": [], "tg": []}
+            for side in ("engine", "ref") if round_ % 2 else ("ref", "engine"):
+                if side == "engine":
+                    mine = _child(["engine", str(path)], env)
+                    continue
+                for row in _llama_bench(binary, path, ["-p", str(PROMPT), "-n", str(DECODE)], env):
+                    theirs["pp" if row["n_prompt"] else "tg"] += row["samples_ts"]
+            for key in ours:
+                ours[key] += mine[key]
+            for key in ref:
+                ref[key] += theirs[key]
+            median = statistics.median
+            ratios["prefill"].append(median(mine["prefill"]) / median(theirs["pp"]))
+            ratios["decode"].append(median(mine["decode"]) / median(theirs["tg"]))
+            for key in inside:
+                inside[key] += [a / b for a, b in zip(mine[key], mine[f"own_{key}"], strict=True)]
+        med = {k: statistics.median(v) for k, v in {**ref, **ours}.items()}
+        paired = {k: statistics.median(v) for k, v in ratios.items()}
+        _say(
+            f"{label:15} pp{PROMPT}: llama-bench {med['pp']:6.1f}  engine {med['prefill']:6.1f}  "
+            f"paired ratio {paired['prefill']:.3f} | tg{DECODE}: llama-bench {med['tg']:5.1f}  "
+            f"engine {med['decode']:5.1f}  paired ratio {paired['decode']:.3f} | engine decode "
+            f"after the prompt {med['decode_d300']:5.1f}"
+        )
+        _say(
+            f"                engine tok/s / llama.cpp's own tok/s (its clock inside llama_decode) "
+            f"on the same tokens, median of {len(inside['prefill'])}: prefill "
+            f"{statistics.median(inside['prefill']):.4f}, decode "
+            f"{statistics.median(inside['decode']):.4f}"
+        )
+        _say("                per-round ratios: prefill " + " ".join(
+            f"{r:.2f}" for r in ratios["prefill"]) + "; decode " + " ".join(
+            f"{r:.2f}" for r in ratios["decode"]))  # fmt: skip
+        spread = {k: (min(v), max(v)) for k, v in {**ref, **ours}.items()}
+        _say("                samples min-max: " + ", ".join(
+            f"{k} {lo:.0f}-{hi:.0f}" for k, (lo, hi) in spread.items()))  # fmt: skip
+    _say("\nedgemed doctor --bench (its own models folder: a copy of the shipped file):")
+    app_env = _app_models(env, files[0][1])
+    doctor = [str(Path(sys.executable).parent / "edgemed"), "doctor", "--bench"]
+    started = time.perf_counter()
+    subprocess.run(doctor, env=app_env, check=True)
+    _say(f"  (doctor --bench took {time.perf_counter() - started:.0f} s)")
+    _say("\nthe app's own path (open_engine('default'), stream_chat, the doctor's settings):")
+    app = _child(["app"], app_env)
+    firsts = app["first_token_s"]
+    _say(
+        f"  file {Path(app['file']).name}, threads {app['threads']}, batch {app['batch']}, "
+        f"load {app['load_s']:.2f} s, prompt {app['prompt_tokens']} tokens: first token "
+        f"median {statistics.median(firsts):.3f} s (min {min(firsts):.3f}, max {max(firsts):.3f},"
+        f" n={len(firsts)})"
+    )
+    _say("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+
+
+if __name__ == "__main__":
+    outcome = child_app() if sys.argv[1] == "app" else child_engine(sys.argv[2])
+    print(json.dumps(outcome))
