@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import math
 import threading
 import time
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 
 from edgemed.catalog import InstalledModel
@@ -182,3 +184,43 @@ def test_scoring_does_not_disturb_the_next_generation(smollm: LlamaCppEngine) ->
     reference = smollm.complete(QUESTION, max_tokens=12)
     smollm.score(QUESTION, ["Dry mouth, sunken eyes", "Zebra crossing"])
     assert smollm.complete(QUESTION, max_tokens=12) == reference
+
+
+# What the engine on llama-cpp-python's `Llama.generate` replied before the loop moved to
+# llama.cpp's C API (same file, 2 threads, context 2048): the move must not change a word.
+PREVIOUS_ENGINE_REPLIES = {
+    "Name three signs of dehydration in a child.": (
+        "1. Dry, light-colored urine\n2. Dry, light-colored stool\n"
+        "3. Dry, light-colored stool with a high content of blood"
+    ),
+    "What is malaria? Answer in two sentences.": (
+        "Malaria is a parasitic disease caused by the Plasmodium parasite that affects red blood "
+        "cells, leading to symptoms like fever, chills, and fatigue."
+    ),
+}
+
+
+@pytest.mark.skipif(
+    importlib.metadata.version("llama_cpp_python") != "0.3.36",
+    reason="recorded with the llama.cpp that llama-cpp-python 0.3.36 vendors",
+)
+def test_greedy_replies_are_the_previous_engines(smollm: LlamaCppEngine) -> None:
+    for question, reply in PREVIOUS_ENGINE_REPLIES.items():
+        assert smollm.complete([ChatMessage("user", question)], max_tokens=64) == reply
+    scores = smollm.score("The capital city of France is", [" Paris", " banana"])
+    assert scores[" Paris"] == pytest.approx(-0.44988, abs=1e-4)
+    assert scores[" banana"] == pytest.approx(-17.96574, abs=1e-4)
+
+
+def test_run_tokens_and_log_probs(smollm: LlamaCppEngine) -> None:
+    tokens = smollm.tokenize(LONG_NOTE)[:40]
+    stats = smollm.run_tokens(tokens, 6, ignore_end=True)
+    assert stats.prompt_tokens == 40 and stats.generated_tokens == 6
+    assert 0 < stats.first_token_s < stats.total_s
+    rows = smollm.log_probs(tokens)
+    assert rows.shape == (40, smollm._n_vocab)
+    assert abs(float(np.exp(rows[-1]).sum()) - 1) < 1e-6
+    # The engine goes on as before after measuring (its cache was replaced, not corrupted).
+    assert smollm.complete(QUESTION, max_tokens=24) == smollm.complete(QUESTION, max_tokens=24)
+    with pytest.raises(EngineError):
+        smollm.log_probs([])
