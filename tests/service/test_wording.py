@@ -187,8 +187,7 @@ def test_english_warnings_name_the_sign_the_measurement_and_the_level() -> None:
     assert said[WarningCode.SCORE_INCOMPLETE].startswith("TEWS is 4 from what was measured")
 
 
-# English words of each sentence that a French rendering must not keep. The last four
-# sentences are new catalog entries: they stay English until the catalogs are updated.
+# English words of each sentence that a French rendering must not keep.
 _ENGLISH = {
     WarningCode.UNCONFIRMED_PROPOSAL: "Unconfirmed proposal",
     WarningCode.FINDING_UNKNOWN: "is not known",
@@ -199,24 +198,9 @@ _ENGLISH = {
     WarningCode.DIASTOLIC_NOT_BELOW_SYSTOLIC: "is not below",
     WarningCode.CONCERN_NOT_HIGHER: "already reached",
 }
-_AWAITING_TRANSLATION = pytest.mark.xfail(reason="new catalog entry, not yet translated")
 
 
-@pytest.mark.parametrize(
-    "code",
-    [
-        pytest.param(code, marks=_AWAITING_TRANSLATION)
-        if code
-        in (
-            WarningCode.SCORE_INCOMPLETE,
-            WarningCode.IMPLAUSIBLE_VITAL,
-            WarningCode.DIASTOLIC_NOT_BELOW_SYSTOLIC,
-            WarningCode.CONCERN_NOT_HIGHER,
-        )
-        else code
-        for code in WarningCode
-    ],
-)
+@pytest.mark.parametrize("code", list(WarningCode))
 def test_each_warning_is_said_in_french(code: WarningCode, french: None) -> None:
     warning = _warnings()[code]
     said = warning_text(warning, triage_view("sats-adult"))
