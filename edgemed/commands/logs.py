@@ -19,6 +19,8 @@ import click
 
 from edgemed.i18n import _
 from edgemed.locations import encounter_log
+from edgemed.protocol import ProtocolError, Reason
+from edgemed.service.wording import reason_text
 from edgemed.store import (
     AuditReport,
     Store,
@@ -132,6 +134,17 @@ def list_command(
             )
 
 
+def _reason_line(saved: object) -> str:
+    """A saved reason in the nurse's language, worded from its kind; a record written before
+    reasons were typed shows the text it was saved with."""
+    if isinstance(saved, dict):
+        try:
+            return reason_text(Reason.from_dict(saved))
+        except (ProtocolError, KeyError, TypeError, ValueError):
+            return str(saved.get("text", saved))
+    return str(saved)
+
+
 def _show(encounter: StoredEncounter) -> None:
     record, decision = encounter.record, encounter.record.decision
     lines = [
@@ -151,7 +164,7 @@ def _show(encounter: StoredEncounter) -> None:
             version=decision.get("protocol_version", ""),
         ),
     ]
-    lines += ["  - " + str(reason) for reason in decision.get("reasons", [])]
+    lines += ["  - " + _reason_line(reason) for reason in decision.get("reasons", [])]
     for label, findings in (
         (_("Confirmed findings"), record.findings.confirmed),
         (_("Proposed, not confirmed"), record.findings.proposed),

@@ -115,3 +115,35 @@ def test_passphrase_prompt_hides_input(tmp_path: Path, monkeypatch: pytest.Monke
     assert SECRET not in result.output
     result = CliRunner().invoke(cli, ["logs", "list", "--user", "amina"], input=f"{SECRET}\n")
     assert result.exit_code == 0 and "No encounters." in result.output
+
+
+def test_show_words_each_reason_from_its_kind(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`logs show` words a real decision's reasons (not a dump of the saved dict), in the
+    nurse's language, and still shows a record saved before reasons had kinds."""
+    from dataclasses import replace
+
+    from edgemed.i18n import set_language
+    from edgemed.protocol import Patient, Vitals, assess
+
+    vitals = {"rr": 32, "hr": 130, "sbp": 85, "temp_c": 39.5, "avpu": "alert"}
+    vitals["mobility"] = "walking"
+    decision = assess(Patient(age_years=30), Vitals.from_dict(vitals), ()).to_dict()
+    run(capsys, "init")
+    store = Store.open()
+    store.unlock("amina", SECRET)
+    typed = make_record("typed")
+    saved = store.save_encounter(replace(typed, decision={**typed.decision, **decision}))
+    store.close()
+    try:
+        set_language("fr")
+        code, out, _ = run(capsys, "show", saved.encounter_id)
+    finally:
+        set_language("en")
+    shown = [line for line in out.splitlines() if line.startswith("  - ")]
+    assert code == 0 and shown, out
+    assert not any("{" in line or "'rule_id'" in line for line in shown), shown
+    assert any("TEWS" in line for line in shown), shown
+    code, out, _ = run(capsys, "show", saved.encounter_id)
+    assert any(line.startswith("  - ") and "TEWS" in line for line in out.splitlines())
