@@ -242,13 +242,17 @@ def main() -> None:
     env["EDGEMED_MODELS_DIR"] = str(root / "models")
     env["EDGEMED_CACHE"] = str(root / "cache")
     # The same OpenMP wait policy for both children, so the ratio is the wrapper's own cost.
-    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if "OMP_WAIT_POLICY" not in env and "GOMP_SPINCOUNT" not in env:  # the app's (llama.py)
+        env.update({"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": "300"})
     os.environ.update({k: env[k] for k in ("EDGEMED_MODELS_DIR", "EDGEMED_CACHE")})
     wanted = os.environ.get("EDGEMED_BENCH_MODELS", load_catalog().default_id).split(",")
     bandwidth = memory_bandwidth_gbs()
     print(f"machine: {THREADS} threads, memory bandwidth {bandwidth:.1f} GB/s (numpy copy)")
     print(f"prompt {PROMPT_TOKENS} tokens, {DECODE_TOKENS} greedy tokens, best of {REPEATS}")
-    print(f"OMP_WAIT_POLICY={env['OMP_WAIT_POLICY']} for both llama.cpp children")
+    print(
+        f"OMP_WAIT_POLICY={env.get('OMP_WAIT_POLICY')} GOMP_SPINCOUNT={env.get('GOMP_SPINCOUNT')}"
+        " for both llama.cpp children"
+    )
     # Other work on the machine slows llama.cpp's spinning threads a lot: say how busy it was.
     print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     for model_id in wanted:

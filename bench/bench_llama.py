@@ -7,7 +7,7 @@ delete the folder to rebuild). Files: the catalog default (the shipped Q4_1) and
 from it with llama.cpp's quantizer (``edgemed.inference.formats.quantize_file``, cached there too).
 
 For each file, ``ROUNDS`` rounds, each: llama-bench and the engine back to back (which goes first
-alternates), ``REPEATS`` repetitions each, with the same OMP_WAIT_POLICY as the app (PASSIVE):
+alternates), ``REPEATS`` repetitions each, with the app's OpenMP wait (PASSIVE after 300 spins):
 
 - ``llama-bench -p 300 -n 128 -t T -b B -ub B -fa off -r R`` (pp300, and tg128 from an empty cache);
 - the engine, in a child process, through ``LlamaCppEngine.run_tokens`` (end-of-text ignored):
@@ -235,13 +235,17 @@ def main() -> None:
     env = dict(os.environ)
     env["EDGEMED_MODELS_DIR"] = str(root / "models")
     env["EDGEMED_CACHE"] = str(root / "cache")
-    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # The app's OpenMP wait (edgemed/inference/llama.py) for both sides.
+    if "OMP_WAIT_POLICY" not in env and "GOMP_SPINCOUNT" not in env:
+        env.update({"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": "300"})
     os.environ.update({k: env[k] for k in ("EDGEMED_MODELS_DIR", "EDGEMED_CACHE")})
     binary = llama_bench_binary()
     files = _files(env)
     _say(
         f"threads {THREADS}, n_batch = n_ubatch = {BATCH}, flash-attn {FLASH_ATTN}, "
-        f"OMP_WAIT_POLICY={env['OMP_WAIT_POLICY']}; {ROUNDS} rounds x {REPEATS} repeats each side"
+        f"OMP_WAIT_POLICY={env.get('OMP_WAIT_POLICY', '')} "
+        f"GOMP_SPINCOUNT={env.get('GOMP_SPINCOUNT', '')}; "
+        f"{ROUNDS} rounds x {REPEATS} repeats each side"
     )
     _say(f"reference: {binary.relative_to(ROOT)} (llama.cpp vendored by llama-cpp-python "
          f"{metadata.version('llama_cpp_python')})")  # fmt: skip

@@ -31,12 +31,18 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-# llama.cpp's OpenMP threads spin while they wait. On a 2-core clinic laptop that also runs the
-# nurse's app (or anything else), spinning threads steal the core the other thread needs: decode
-# fell from 27 to 7 tokens/s here under load with the default policy. Sleeping waits cost one
-# wake-up per graph. Must be set before libgomp loads, i.e. before llama_cpp is imported; a
-# deployer's own setting wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# How llama.cpp's OpenMP threads wait. With OpenMP, ggml's barrier between the nodes of a graph is
+# an `omp barrier`: hundreds a token. libgomp's default spins up to 300,000 times at each: on a
+# 2-core laptop that also runs the nurse's app, spinning threads steal the core the other thread
+# needs (decode fell from 27 to 7 tokens/s under load). Pure sleeping (PASSIVE) costs a wake-up at
+# every barrier instead: decode 37-48 tokens/s against 135-149 on the same quiet machine. So: sleep
+# after a short spin (300 turns, about a microsecond): 3-4x the decode speed of PASSIVE when the
+# machine is quiet, 20-35% below it when two busy processes share the 2 cores (docs/benchmarks.md).
+# Must be set before libgomp loads, i.e. before llama_cpp is imported; a deployer's own setting
+# of either variable wins.
+if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    os.environ["GOMP_SPINCOUNT"] = "300"
 
 import llama_cpp
 import numpy as np
