@@ -127,6 +127,8 @@ class LlamaCppEngine(Engine):
         self._kv: list[int] = []
         self._one = (llama_cpp.llama_token * 1)()
         self._piece = ctypes.create_string_buffer(256)
+        self._logits_view: Any = None
+        self._logits_at: int | None = None
 
     @property
     def info(self) -> ModelInfo:
@@ -214,6 +216,7 @@ class LlamaCppEngine(Engine):
         self._free()
 
     def _free(self) -> None:
+        self._logits_view, self._logits_at = None, None
         if self._ctx is not None:
             llama_cpp.llama_free(self._ctx)
             self._ctx = None
@@ -327,10 +330,14 @@ class LlamaCppEngine(Engine):
         return int(llama_cpp.llama_sampler_sample(sampler, self._ctx, -1))
 
     def _logits(self) -> Any:
-        """The last decoded token's logits: a view of llama.cpp's buffer, valid until the next
-        decode."""
+        """The last decoded token's logits: a view of llama.cpp's buffer (never copied), valid
+        until the next decode. The view is made again only when the buffer moved."""
         pointer = llama_cpp.llama_get_logits_ith(self._ctx, -1)
-        return np.ctypeslib.as_array(pointer, shape=(self._n_vocab,))
+        address = ctypes.cast(pointer, ctypes.c_void_p).value
+        if address != self._logits_at or self._logits_view is None:
+            self._logits_view = np.ctypeslib.as_array(pointer, shape=(self._n_vocab,))
+            self._logits_at = address
+        return self._logits_view
 
     def _sampler(self, temperature: float, grammar: llama_cpp.LlamaGrammar | None) -> Any:
         """llama.cpp's sampler chain for a request; None for plain greedy decoding, which is the
