@@ -224,6 +224,7 @@ def _assemble(request: BuildRequest, report: Report) -> BuiltBundle:
             python=target.python,
             glibc=target.glibc,
             description=target.description,
+            cpu_features=target.cpu_features,
         ),
         llama=llama,
         requirements=(*requirements, llama_requirement),

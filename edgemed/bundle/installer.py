@@ -38,6 +38,7 @@ from edgemed.bundle.manifest import (
     BundleError,
     BundleManifest,
     BundleTampered,
+    TargetFacts,
     check_bundle,
     fingerprint,
 )
@@ -196,6 +197,48 @@ def _check_device(manifest: BundleManifest, python: str) -> None:
                 "Build a bundle for this device: `edgemed bundle build --target ID` (with "
                 "--python {python} if its Python differs from the target's)."
             ).format(python=version),
+        )
+    check_cpu(target)
+
+
+CPUINFO = Path("/proc/cpuinfo")
+
+
+def cpu_features(cpuinfo: Path = CPUINFO) -> frozenset[str] | None:
+    """The CPU's features as the kernel names them (Arm's ``Features``, x86's ``flags``), or
+    None where the kernel does not say (then nothing is refused on their account)."""
+    try:
+        text = cpuinfo.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, _sep, value = line.partition(":")
+        if key.strip().lower() in ("features", "flags"):
+            return frozenset(value.split())
+    return None
+
+
+def check_cpu(target: TargetFacts, cpuinfo: Path = CPUINFO) -> None:
+    """Refuse a device whose CPU lacks what the bundle's llama.cpp flags compile for: the
+    build would succeed and the first prompt would die of an illegal instruction."""
+    have = cpu_features(cpuinfo)
+    if have is None or not target.cpu_features:
+        return
+    missing = [feature for feature in target.cpu_features if feature not in have]
+    if missing:
+        raise BundleError(
+            _(
+                "This bundle is for {target}, whose CPU has {features}; this device's CPU "
+                "lacks {missing}, so its llama.cpp would stop with an illegal instruction."
+            ).format(
+                target=target.id,
+                features=", ".join(target.cpu_features),
+                missing=", ".join(missing),
+            ),
+            hint=_(
+                "Build a bundle for this device's own target (a Raspberry Pi 4 is `--target "
+                "pi4`): `edgemed bundle build --target ID`."
+            ),
         )
 
 

@@ -83,6 +83,15 @@ class TargetFacts:
     python: str
     glibc: str
     description: str = ""
+    cpu_features: tuple[str, ...] = ()  # /proc/cpuinfo names the device must have
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.__dict__, "cpu_features": list(self.cpu_features)}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> TargetFacts:
+        values = {k: str(v) for k, v in raw.items() if k != "cpu_features"}
+        return cls(**values, cpu_features=tuple(str(f) for f in raw.get("cpu_features", [])))
 
 
 @dataclass(frozen=True)
@@ -114,7 +123,7 @@ class BundleManifest:
             "created_at": self.created_at,
             "signer": self.signer,
             "edgemed_version": self.edgemed_version,
-            "target": self.target.__dict__,
+            "target": self.target.to_json(),
             "llama": self.llama.__dict__,
             "requirements": list(self.requirements),
             "model": self.model,
@@ -134,7 +143,7 @@ class BundleManifest:
         try:
             return cls(
                 edgemed_version=str(raw["edgemed_version"]),
-                target=TargetFacts(**{k: str(v) for k, v in raw["target"].items()}),
+                target=TargetFacts.from_json(raw["target"]),
                 llama=LlamaBuild(
                     kind=str(raw["llama"]["kind"]),
                     file=str(raw["llama"].get("file", "")),

@@ -41,6 +41,9 @@ class Target:
     cmake_args: str
     system_packages: tuple[str, ...] = ()
     build_environment: dict[str, str] = field(default_factory=dict)
+    # CPU features (as /proc/cpuinfo names them) the profile's llama.cpp flags compile for: the
+    # installer refuses a device without them, before a build that would die of SIGILL.
+    cpu_features: tuple[str, ...] = ()
 
     @property
     def python_tag(self) -> str:
@@ -93,6 +96,7 @@ def _target(raw: dict[str, Any], cmake_args: dict[str, str]) -> Target:
         cmake_args=cmake_args[profile],
         system_packages=tuple(str(p) for p in raw.get("system_packages", [])),
         build_environment={str(k): str(v) for k, v in raw.get("build_environment", {}).items()},
+        cpu_features=tuple(str(f) for f in raw.get("cpu_features", [])),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gettext
+import json
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,55 @@ def test_translations_are_compiled_into_the_bundle(
     assert compiled == tmp_path / "share" / "fr" / "LC_MESSAGES" / "edgemed.mo"
     with compiled.open("rb") as stream:
         assert gettext.GNUTranslations(stream).gettext("Unlock") == "Déverrouiller"
+
+
+# /proc/cpuinfo as each board's kernel prints it (the Features line of one core).
+_PI4_CPUINFO = "processor\t: 0\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm crc32 cpuid\n"
+_PI5_CPUINFO = (
+    "processor\t: 0\nBogoMIPS\t: 108.00\n"
+    "Features\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm "
+    "lrcpc dcpop asimddp\n"
+)
+
+
+@pytest.mark.parametrize("target_id", ["pi5", "jetson-orin-nano"])
+def test_a_dotprod_bundle_is_refused_on_a_pi4_cpu(target_id: str, tmp_path: Path) -> None:
+    """The pi5 and Jetson flags compile for armv8.2-a dot product: on a Pi 4's Cortex-A72 the
+    build would pass and the first prompt die of SIGILL (seen under qemu), so the installer
+    refuses first, and names the target to build instead."""
+    from edgemed.bundle.installer import check_cpu
+    from edgemed.bundle.manifest import BundleError, TargetFacts
+
+    target = find_target(target_id)
+    assert "asimddp" in target.cpu_features
+    facts = TargetFacts(
+        target.id,
+        target.profile,
+        target.machine,
+        target.python,
+        target.glibc,
+        cpu_features=target.cpu_features,
+    )
+    pi4, pi5 = tmp_path / "pi4", tmp_path / "pi5"
+    pi4.write_text(_PI4_CPUINFO)
+    pi5.write_text(_PI5_CPUINFO)
+    with pytest.raises(BundleError) as refused:
+        check_cpu(facts, pi4)
+    assert "asimddp" in refused.value.message and "pi4" in (refused.value.hint or "")
+    check_cpu(facts, pi5)  # the board it is for
+    check_cpu(facts, tmp_path / "absent")  # a kernel that does not say: nothing refused
+
+
+def test_a_pi4_bundle_runs_on_any_arm64_cpu_and_the_facts_travel_in_bundle_json(
+    tmp_path: Path,
+) -> None:
+    from edgemed.bundle.installer import check_cpu
+    from edgemed.bundle.manifest import TargetFacts
+
+    pi4 = find_target("pi4")
+    assert pi4.cpu_features == ()
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(_PI4_CPUINFO)
+    check_cpu(TargetFacts("pi4", "pi4", "aarch64", "3.11", "2.36"), cpuinfo)
+    facts = TargetFacts("pi5", "pi5", "aarch64", "3.11", "2.36", cpu_features=("asimddp",))
+    assert TargetFacts.from_json(json.loads(json.dumps(facts.to_json()))) == facts
