@@ -19,12 +19,12 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from edgemed.catalog.checks import _secret
 from edgemed.catalog.manifest import Artifact, ArtifactFile
+from edgemed.files import write_atomic
 
 RECORD_NAME = "derived.json"
 DERIVED_FOLDER = "derived"
@@ -68,9 +68,7 @@ def write_choice(directory: Path, chosen: DerivedFormat | None) -> None:
     if secret is None:
         raise OSError(f"no private key to sign {record} with (see the data folder's permissions)")
     body = chosen.as_json()
-    temporary = record.with_name(f".{RECORD_NAME}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps({**body, "mac": _mac(secret, body)}, indent=1), "utf-8")
-    temporary.replace(record)
+    write_atomic(record, json.dumps({**body, "mac": _mac(secret, body)}, indent=1))
 
 
 def read_choice(directory: Path, shipped: Artifact) -> DerivedFormat | None:

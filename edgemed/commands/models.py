@@ -224,4 +224,13 @@ def remove_model(model_id: str) -> None:
 @models.command("path", help=_("Print the file (or folder) an engine opens for a model."))
 @click.argument("model_id")
 def model_path(model_id: str) -> None:
-    click.echo(str(find_installed(model_id).entry_point))
+    from edgemed.catalog.derived import read_choice
+
+    installed = find_installed(model_id)
+    # The format `edgemed doctor --bench` kept on this machine, when there is one: the engine
+    # opens that file (vouch_for checks it again at every load; the shipped file if it fails).
+    chosen = read_choice(installed.directory, installed.artifact)
+    if chosen is not None and (installed.directory / chosen.path).is_file():
+        click.echo(str(installed.directory / chosen.path))
+        return
+    click.echo(str(installed.entry_point))

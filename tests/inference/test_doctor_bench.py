@@ -61,6 +61,8 @@ def test_the_fastest_passing_format_is_recorded_and_loaded(own_models: Installed
     assert vouched.path == own_models.directory / recorded.path
     assert vouched.artifact is not None and vouched.artifact.quant == "Q8_0"
     assert vouch_for(model_id, derived=False).path == own_models.entry_point
+    shown = CliRunner().invoke(cli, ["models", "path", model_id])
+    assert shown.exit_code == 0 and shown.stdout.strip() == str(vouched.path), shown.output
     engine = open_engine(model_id, SETTINGS)
     try:
         assert engine.info.path == vouched.path
