@@ -155,7 +155,7 @@ def _reason_words(reason: Reason) -> str:
         if reason.score and reason.total is not None:
             parts.append(f"{reason.score.upper()} {reason.total} ({_band_text(reason.band)})")
         elif reason.score:
-            parts.append(f"{reason.score.upper()} not measured")
+            parts.append(_("{score} not measured").format(score=reason.score.upper()))
         parts.append(_("no discriminator"))
         return ", ".join(parts)
     if kind is ReasonKind.FLOOR:
