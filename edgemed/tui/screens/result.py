@@ -32,9 +32,11 @@ class ResultScreen(EdgemedScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+f", "finish", N_("Finish"), priority=True),
         Binding("ctrl+u", "concern", N_("Concern"), priority=True),
-        Binding("ctrl+t", "stop", N_("Stop note"), priority=True),
-        Binding("ctrl+r", "write", N_("Rewrite note"), priority=True),
-        Binding("ctrl+s", "save", N_("Save note"), priority=True),
+        Binding("ctrl+t", "stop", N_("Stop"), priority=True),
+        Binding("ctrl+r", "write", N_("Rewrite"), priority=True),
+        # Named in the note's own title line ("Ctrl+S to save") and in Help, not in the footer:
+        # with it, the footer of an incomplete result did not fit 80 columns in fr and sw.
+        Binding("ctrl+s", "save", N_("Save"), priority=True, show=False),
         Binding("ctrl+e", "note", N_("Note"), priority=True),
         Binding("escape", "done", N_("Queue")),
     ]
