@@ -15,6 +15,7 @@ from edgemed.i18n import _
 from edgemed.protocol import AVPU, Category, Concern, Decision, Finding, Mobility, ProtocolError
 from edgemed.protocol.case import Case, parse_case
 from edgemed.protocol.definition import FIELD_NAMES
+from edgemed.service.wording import routing_text
 
 HELP = _(
     """Triage one case with the deterministic protocol and print the decision as JSON.
@@ -175,8 +176,8 @@ def explain(decision: Decision) -> str:
                 colour=decision.concern.category.name, reason=decision.concern.reason
             )
         )
-    if decision.routing_note:
-        lines.append(_("Routing: {note}").format(note=decision.routing_note))
+    if decision.routing_note is not None:
+        lines.append(_("Routing: {note}").format(note=routing_text(decision.routing_note)))
     lines.append("")
     header = (_("level"), _("rule"), _("why"), _("source"), _("verified"))
     rows = [

@@ -470,6 +470,65 @@ class TriageWarning:
         )
 
 
+class RoutingCode(str, Enum):
+    """Why a decision carries a routing note, so the app can say it in the nurse's language
+    without reading ``text`` (English, for logs and the command line; nothing parses it)."""
+
+    # A child under 12 years: triaged with WHO ETAT (no validated paediatric score encoded).
+    CHILD = "child"
+    # No age and no height: the adult protocol was used.
+    AGE_NOT_GIVEN = "age_not_given"
+    # No age, height over 150 cm: the adult protocol was used.
+    TALL_NO_AGE = "tall_no_age"
+    # No age, height 150 cm or less: triaged as a child.
+    SHORT_NO_AGE = "short_no_age"
+    # ``protocol`` was chosen (forced) for a patient outside the ages it is meant for
+    # (``age_months_min`` to under ``age_months_below``); by age edgemed would use ``routed``.
+    FORCED = "forced"
+
+
+@dataclass(frozen=True)
+class RoutingNote:
+    """Why this protocol for this patient, when it matters (see ``RoutingCode`` for what each
+    code carries). ``code`` is None only for a note read back from a record written before
+    notes carried one (a plain sentence): it is shown by its ``text``."""
+
+    code: RoutingCode | None
+    text: str
+    protocol: str = ""
+    routed: str = ""
+    age_months_min: float | None = None
+    age_months_below: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": None if self.code is None else self.code.value}
+        out["text"] = self.text
+        optional: dict[str, Any] = {
+            "protocol": self.protocol,
+            "routed": self.routed,
+            "age_months_min": self.age_months_min,
+            "age_months_below": self.age_months_below,
+        }
+        out.update({k: v for k, v in optional.items() if v not in (None, "")})
+        return out
+
+    @classmethod
+    def from_dict(cls, data: object) -> RoutingNote:
+        """Accepts a record's note object, or the plain sentence older records kept."""
+        if isinstance(data, str):
+            return cls(code=None, text=data)
+        d = _check_keys(data, (f.name for f in fields(cls)), "routing_note")
+        code = d.get("code")
+        return cls(
+            code=None if code is None else _enum_value(RoutingCode, code, "routing_note.code"),
+            text=str(d.get("text", "")),
+            protocol=str(d.get("protocol", "")),
+            routed=str(d.get("routed", "")),
+            age_months_min=_number(d.get("age_months_min"), "routing_note.age_months_min"),
+            age_months_below=_number(d.get("age_months_below"), "routing_note.age_months_below"),
+        )
+
+
 # A reason for a clinical concern raised by the nurse must say something, and stay short.
 CONCERN_REASON_MAX = 500
 
@@ -551,7 +610,7 @@ class Decision:
     protocol_id: str
     protocol_version: str
     protocol_sha256: str
-    routing_note: str | None = None
+    routing_note: RoutingNote | None = None
     # The protocol's own word for the level (e.g. ETAT "Priority"), beside edgemed's colour.
     protocol_level: str = ""
     incomplete: bool = False
@@ -580,7 +639,7 @@ class Decision:
             "consulted": [c.to_dict() for c in self.consulted],
             "net_version": self.net_version,
             "net_sha256": self.net_sha256,
-            "routing_note": self.routing_note,
+            "routing_note": None if self.routing_note is None else self.routing_note.to_dict(),
         }
 
     @classmethod
@@ -588,6 +647,7 @@ class Decision:
         allowed = [f.name for f in fields(cls)] + ["label"]
         d = _check_keys(data, allowed, "decision")
         concern = d.get("concern")
+        note = d.get("routing_note")
         return cls(
             category=_enum_value(Category, d["category"], "decision.category"),
             target_minutes=int(d["target_minutes"]),
@@ -596,7 +656,7 @@ class Decision:
             protocol_id=str(d["protocol_id"]),
             protocol_version=str(d["protocol_version"]),
             protocol_sha256=str(d["protocol_sha256"]),
-            routing_note=d.get("routing_note"),
+            routing_note=None if not note else RoutingNote.from_dict(note),
             protocol_level=str(d.get("protocol_level", "")),
             incomplete=bool(d.get("incomplete", False)),
             missing=tuple(str(m) for m in d.get("missing", ())),

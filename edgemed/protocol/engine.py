@@ -24,6 +24,8 @@ from edgemed.protocol.domain import (
     Patient,
     Reason,
     ReasonKind,
+    RoutingCode,
+    RoutingNote,
     TriageWarning,
     Vitals,
     WarningCode,
@@ -70,15 +72,20 @@ def assess(
     check_patient(patient)
     warnings: list[TriageWarning] = list(check_vitals(vitals))
     unmeasurable = _checked_unmeasurable(unmeasurable or {}, vitals, patient)
-    routing_note: str | None = None
+    routing_note: RoutingNote | None = None
     if protocol_id is None:
         protocol_id, routing_note = route(patient)
     primary = load_protocol(protocol_id)
     if primary.ages.applies(patient) is False:
         routed_id, _ = route(patient)
-        routing_note = (
+        routing_note = RoutingNote(
+            RoutingCode.FORCED,
             f"{primary.id} is meant for: {primary.applies_to} It was chosen for this patient; "
-            f"by age edgemed would use {routed_id}."
+            f"by age edgemed would use {routed_id}.",
+            protocol=primary.id,
+            routed=routed_id,
+            age_months_min=primary.ages.age_months_min,
+            age_months_below=primary.ages.age_months_below,
         )
     system = System(primary, consulted_protocols(primary, patient) if net else ())
     for finding in findings:

@@ -8,7 +8,7 @@ so children are triaged on WHO ETAT's emergency and priority signs, and the note
 
 from __future__ import annotations
 
-from edgemed.protocol.domain import Patient
+from edgemed.protocol.domain import Patient, RoutingCode, RoutingNote
 
 ADULT_PROTOCOL = "sats-adult"
 CHILD_PROTOCOL = "etat-child"
@@ -33,15 +33,24 @@ SHORT_CHILD_NOTE = (
 )
 
 
-def route(patient: Patient) -> tuple[str, str | None]:
+def route(patient: Patient) -> tuple[str, RoutingNote | None]:
     """The protocol id for this patient and, when it matters, a note saying why."""
     months = patient.age_in_months
     if months is None:
         if patient.height_cm is not None:
             if patient.height_cm > ADULT_FROM_HEIGHT_CM:
-                return ADULT_PROTOCOL, TALL_CHILD_NOTE
-            return CHILD_PROTOCOL, SHORT_CHILD_NOTE
-        return ADULT_PROTOCOL, UNKNOWN_AGE_NOTE
+                return ADULT_PROTOCOL, RoutingNote(RoutingCode.TALL_NO_AGE, TALL_CHILD_NOTE)
+            return CHILD_PROTOCOL, RoutingNote(RoutingCode.SHORT_NO_AGE, SHORT_CHILD_NOTE)
+        return ADULT_PROTOCOL, RoutingNote(RoutingCode.AGE_NOT_GIVEN, UNKNOWN_AGE_NOTE)
     if months >= ADULT_FROM_MONTHS:
         return ADULT_PROTOCOL, None
-    return CHILD_PROTOCOL, CHILD_NOTE
+    return CHILD_PROTOCOL, RoutingNote(RoutingCode.CHILD, CHILD_NOTE)
+
+
+# The sentence each code stands for (the app translates these, see ``edgemed.i18n``).
+ROUTE_NOTES: dict[RoutingCode, str] = {
+    RoutingCode.CHILD: CHILD_NOTE,
+    RoutingCode.AGE_NOT_GIVEN: UNKNOWN_AGE_NOTE,
+    RoutingCode.TALL_NO_AGE: TALL_CHILD_NOTE,
+    RoutingCode.SHORT_NO_AGE: SHORT_CHILD_NOTE,
+}

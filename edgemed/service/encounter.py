@@ -12,7 +12,16 @@ from datetime import datetime
 from typing import Any
 
 from edgemed.files import utc_now
-from edgemed.protocol import Concern, Decision, Finding, Patient, Presence, Reporter, Vitals
+from edgemed.protocol import (
+    Concern,
+    Decision,
+    Finding,
+    Patient,
+    Presence,
+    Reporter,
+    RoutingNote,
+    Vitals,
+)
 
 from .views import ProposalStatus, ProposedFinding
 
@@ -59,7 +68,7 @@ class Encounter:
     # The nurse's clinical concern: raises the category, never lowers it.
     concern: Concern | None = None
     protocol_id: str | None = None
-    routing_note: str | None = None
+    routing_note: RoutingNote | None = None
     decision: Decision | None = None
     encounter_id: str | None = None
     version: int = 0

@@ -315,8 +315,8 @@ class Session(EncounterFlow):
         # The decision already carries the vitals' own warnings: say each once.
         warnings += tuple(w for w in encounter.vital_warnings if w not in warnings)
         note = decision.routing_note or encounter.routing_note
-        if note:
-            warnings += (protocol_text(note),)
+        if note is not None:
+            warnings += (wording.routing_text(note),)
         return TriageResult(
             category=decision.category,
             colour=wording.colour_name(decision.category),

@@ -18,11 +18,14 @@ from edgemed.protocol import (
     Protocol,
     Reason,
     ReasonKind,
+    RoutingCode,
+    RoutingNote,
     TriageWarning,
     Vitals,
     WarningCode,
 )
 from edgemed.protocol.definition import FIELD_NAMES
+from edgemed.protocol.routing import ROUTE_NOTES
 
 from .encounter import Encounter
 
@@ -258,6 +261,46 @@ def warning_text(warning: TriageWarning, protocol: Protocol | None = None) -> st
             colour="" if warning.reached is None else colour_name(warning.reached),
         )
     assert_never(code)
+
+
+def routing_text(note: RoutingNote) -> str:
+    """Why this protocol for this patient, in the nurse's language, from the note's code and
+    values. A note read back from a record older than routing codes is shown as it was recorded
+    (translated when it is one of the fixed notes)."""
+    code = note.code
+    if code is None:
+        return protocol_text(note.text)
+    if code is RoutingCode.FORCED:
+        return _forced_text(note)
+    return protocol_text(ROUTE_NOTES[code])
+
+
+def _years(months: float) -> str:
+    return format_number(months / 12)
+
+
+def _forced_text(note: RoutingNote) -> str:
+    """A protocol chosen for a patient outside the ages it is meant for."""
+    names = {"protocol": protocol_name(note.protocol), "routed": protocol_name(note.routed)}
+    low, high = note.age_months_min, note.age_months_below
+    if low is not None and high is not None:
+        return _(
+            "{protocol} is meant for patients from {low} to under {high} years; it was chosen "
+            "for this patient. By age, edgemed would use {routed}."
+        ).format(low=_years(low), high=_years(high), **names)
+    if high is not None:
+        return _(
+            "{protocol} is meant for patients under {years} years; it was chosen for this "
+            "patient. By age, edgemed would use {routed}."
+        ).format(years=_years(high), **names)
+    if low is not None:
+        return _(
+            "{protocol} is meant for patients of {years} years and over; it was chosen for this "
+            "patient. By age, edgemed would use {routed}."
+        ).format(years=_years(low), **names)
+    return _("{protocol} was chosen for this patient; by age, edgemed would use {routed}.").format(
+        **names
+    )
 
 
 def _number(value: float | None) -> str:

@@ -109,7 +109,8 @@ def test_assess_a_child_is_routed_to_etat(capsys: pytest.CaptureFixture[str]) ->
     decision = json.loads(out)
     assert code == 0
     assert decision["protocol_id"] == "etat-child"
-    assert "No validated paediatric" in decision["routing_note"]
+    assert decision["routing_note"]["code"] == "child"
+    assert "No validated paediatric" in decision["routing_note"]["text"]
     assert decision["category"] == "orange"
 
 

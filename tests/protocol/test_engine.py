@@ -16,6 +16,7 @@ from edgemed.protocol import (
     Presence,
     ReasonKind,
     Reporter,
+    RoutingCode,
     TriageWarning,
     UnknownFinding,
     Vitals,
@@ -66,13 +67,16 @@ def test_age_routing(patient: Patient, protocol_id: str, note: str | None) -> No
     if note is None:
         assert routing_note is None
     else:
-        assert routing_note is not None and note in routing_note
+        assert routing_note is not None and note in routing_note.text
 
 
 def test_a_forced_protocol_for_the_wrong_age_says_so() -> None:
     decision = assess(Patient(age_years=5), Vitals(), [], "sats-adult")
     assert decision.protocol_id == "sats-adult"
-    assert decision.routing_note is not None and "etat-child" in decision.routing_note
+    note = decision.routing_note
+    assert note is not None and note.code is RoutingCode.FORCED
+    assert (note.protocol, note.routed, note.age_months_min) == ("sats-adult", "etat-child", 144)
+    assert "etat-child" in note.text
 
 
 @pytest.mark.parametrize(
