@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import textwrap
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
 
 from rich.text import Text
 from textual.content import Content
@@ -15,6 +18,8 @@ _FSI, _PDI = "\u2068", "\u2069"
 # RIGHT-TO-LEFT MARK: starts a line so that it is laid out right to left whatever comes first.
 _RLM = "\u200f"
 _ISOLATES = str.maketrans("", "", "\u200f\u2066\u2067\u2068\u2069")
+# Characters that take no cell: marks (harakat) and format characters.
+_UNDRAWN = frozenset({"Mn", "Me", "Cf"})
 
 
 def isolate(value: str) -> str:
@@ -87,10 +92,138 @@ def say(text: str) -> str:
     return display(text)
 
 
+def drawn_right_to_left() -> bool:
+    """Whether lines are put into visual order here (a right-to-left language on a terminal that
+    does not do it itself): a line's start, where a tick box goes, is then on the right."""
+    return is_rtl() and not terminal_reorders()
+
+
 def evidence(text: str, span: tuple[int, int]) -> Text:
-    """The nurse's complaint with the words that made a proposal highlighted."""
+    """The nurse's complaint with the words that made a proposal highlighted (typed Arabic
+    shaped and in visual order, the highlight on the same words)."""
     start, end = span
-    shown = Text(text)
+    laid = typed(text)
+    if laid is None:
+        shown = Text(text)
+        if 0 <= start < end <= len(text):
+            shown.stylize("bold reverse", start, end)
+        return shown
+    # Without the cursor's free cell.
+    offset = 1 if laid.rtl else 0
+    shown = Text(laid.line[1:] if laid.rtl else laid.line[:-1])
     if 0 <= start < end <= len(text):
-        shown.stylize("bold reverse", start, end)
+        for index in sorted({laid.cursor[position] - offset for position in range(start, end)}):
+            shown.stylize("bold reverse", index, index + 1)
     return shown
+
+
+# ---- A typed value laid out for the terminal (the fields the nurse types into) -----------------
+
+# LAM followed by an ALEF is drawn as one glyph: the isolated and the final ligature, by alef.
+_LAM = "\u0644"
+_LAM_ALEF = {
+    "\u0627": ("\ufefb", "\ufefc"),
+    "\u0622": ("\ufef5", "\ufef6"),
+    "\u0623": ("\ufef7", "\ufef8"),
+    "\u0625": ("\ufef9", "\ufefa"),
+}
+_LAM_INITIAL, _LAM_MEDIAL = "\ufedf", "\ufee0"
+
+
+@dataclass(frozen=True)
+class Typed:
+    """A typed value as the terminal must draw it: ``line`` (shaped, in visual order, with one
+    free cell where the cursor stands after the last letter: on the left of a right-to-left
+    value, on the right of a left-to-right one) and, for each position of the cursor in the
+    value (0 to ``len(value)``), the index in ``line`` of the character it stands on."""
+
+    line: str
+    cursor: tuple[int, ...]
+    rtl: bool
+
+    def position_at(self, index: int) -> int:
+        """The cursor position in the value for the character at ``index`` in ``line``."""
+        for position, at in enumerate(self.cursor):
+            if at == index:
+                return position
+        return len(self.cursor) - 1
+
+
+def typed(value: str) -> Typed | None:
+    """``value`` laid out for a terminal that does not lay out Arabic, or None when it is drawn
+    as typed (a left-to-right language, a terminal that reorders itself, no right-to-left
+    letter in it). Only what is drawn changes: the value itself stays as the nurse typed it."""
+    if not value or not is_rtl() or terminal_reorders():
+        return None
+    if not any(unicodedata.bidirectional(char) in ("R", "AL") for char in value):
+        return None
+    return _typed(value)
+
+
+@lru_cache(maxsize=64)
+def _typed(value: str) -> Typed:
+    import arabic_reshaper
+    from bidi import algorithm
+
+    # Marks (harakat) and format characters take no cell of their own: they are left out, and
+    # the cursor on one stands on the letter before it.
+    drawn = [i for i, char in enumerate(value) if unicodedata.category(char) not in _UNDRAWN]
+    letters = "".join(value[i] for i in drawn)
+    # Shaped one letter for one letter (ligatures are made below, once the order is known).
+    shaped = arabic_reshaper.ArabicReshaper(configuration={"support_ligatures": False}).reshape(
+        letters
+    )
+    if len(shaped) != len(letters):  # never expected; drawn unshaped rather than misplaced
+        shaped = letters
+    storage = algorithm.get_empty_storage()
+    base = algorithm.get_base_level(shaped)
+    storage["base_level"], storage["base_dir"] = base, ("L", "R")[base]
+    algorithm.get_embedding_levels(shaped, storage)
+    for index, char in zip(drawn, storage["chars"], strict=True):
+        char["index"] = index
+    for step in (
+        algorithm.explicit_embed_and_overrides,
+        algorithm.resolve_weak_types,
+        algorithm.resolve_neutral_types,
+        algorithm.resolve_implicit_levels,
+        algorithm.reorder_resolved_levels,
+        algorithm.apply_mirroring,
+    ):
+        step(storage, False)
+    rtl = base == 1
+    glyphs: list[str] = [" "] if rtl else []
+    at: dict[int, int] = {}
+    chars = storage["chars"]
+    j = 0
+    while j < len(chars):
+        char, index = chars[j]["ch"], chars[j]["index"]
+        after = chars[j + 1] if j + 1 < len(chars) else None
+        forms = _LAM_ALEF.get(value[index])
+        if (
+            forms is not None
+            and after is not None
+            and value[after["index"]] == _LAM
+            and after["ch"] in (_LAM_INITIAL, _LAM_MEDIAL)
+            and drawn.index(after["index"]) + 1 == drawn.index(index)
+        ):
+            # Alef then lam, right to left: one ligature for both.
+            at[index] = at[after["index"]] = len(glyphs)
+            glyphs.append(forms[0] if after["ch"] == _LAM_INITIAL else forms[1])
+            j += 2
+            continue
+        at[index] = len(glyphs)
+        glyphs.append(char)
+        j += 1
+    end = 0 if rtl else len(glyphs)
+    if not rtl:
+        glyphs.append(" ")
+    cursor: list[int] = []
+    for position in range(len(value)):
+        if position in at:
+            cursor.append(at[position])
+        else:  # a mark: on the letter before it (or after it, at the start)
+            before = [at[i] for i in drawn if i < position]
+            after_ = [at[i] for i in drawn if i > position]
+            cursor.append(before[-1] if before else after_[0] if after_ else end)
+    cursor.append(end)
+    return Typed("".join(glyphs), tuple(cursor), rtl)

@@ -23,6 +23,7 @@ from edgemed.protocol import Category
 from edgemed.service import Encounter, Session, TriageResult
 from edgemed.tui.screens.base import HasSession
 from edgemed.tui.text import say, show
+from edgemed.tui.widgets.entry import Entry
 
 
 class ConcernScreen(ModalScreen[TriageResult | None]):
@@ -56,7 +57,7 @@ class ConcernScreen(ModalScreen[TriageResult | None]):
                 compact=True,
             )
             yield Static(show(_("Reason (kept in the record):")))
-            yield Input(id="reason", compact=True)
+            yield Entry(id="reason", compact=True)
             yield Static("", id="message", classes="error")
 
     def on_mount(self) -> None:

@@ -15,6 +15,7 @@ from edgemed.i18n import N_, _, format_time
 from edgemed.tui.screens.base import EdgemedScreen
 from edgemed.tui.screens.messages import DetailAsked, OpenEncounter
 from edgemed.tui.text import say, show
+from edgemed.tui.widgets.entry import Entry
 
 
 class HistoryScreen(EdgemedScreen):
@@ -24,7 +25,7 @@ class HistoryScreen(EdgemedScreen):
 
     def compose(self) -> ComposeResult:
         yield Static(show(_("History")), classes="title")
-        yield Input(
+        yield Entry(
             placeholder=say(_("Search: name, complaint, note; Enter")),
             id="search",
             compact=True,

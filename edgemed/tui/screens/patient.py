@@ -14,6 +14,7 @@ from edgemed.service.flow import parse_age
 from edgemed.tui.screens.base import EncounterScreen
 from edgemed.tui.screens.messages import StepDone
 from edgemed.tui.text import isolate, show
+from edgemed.tui.widgets.entry import Entry
 
 
 def _answer(value: bool | None) -> str:
@@ -54,10 +55,10 @@ class PatientScreen(EncounterScreen):
             yield Static(show(title), classes="title")
             with Horizontal(classes="form-row"):
                 yield Label(show(_("Name or clinic number")))
-                yield Input(typed.get("name", enc.patient_name), id="name", compact=True)
+                yield Entry(typed.get("name", enc.patient_name), id="name", compact=True)
             with Horizontal(classes="form-row"):
                 yield Label(show(_("Age (years, or 8m)")))
-                yield Input(age, id="age", compact=True)
+                yield Entry(age, id="age", compact=True)
             for field, label, options, value in (
                 ("sex", _("Sex"), sexes, patient.sex),
                 ("pregnant", _("Pregnant"), answers, _answer(patient.pregnant)),
@@ -73,7 +74,7 @@ class PatientScreen(EncounterScreen):
                         compact=True,
                     )
             yield Static(show(_("What brings the patient today? (free text, any language)")))
-            yield Input(typed.get("complaint", enc.complaint), id="complaint", compact=True)
+            yield Entry(typed.get("complaint", enc.complaint), id="complaint", compact=True)
             yield Static("", id="message", classes="error")
         with Horizontal(classes="buttons"):
             yield Button(show(_("Next")), id="next", variant="primary")

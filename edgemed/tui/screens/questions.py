@@ -17,6 +17,7 @@ from edgemed.service import DISCRIMINATORS_KEY, Encounter, QuestionView
 from edgemed.tui.screens.base import EncounterScreen
 from edgemed.tui.screens.messages import StepBack
 from edgemed.tui.text import say, show
+from edgemed.tui.widgets.entry import Entry
 from edgemed.tui.widgets.ticklist import Tick, TickList
 
 NOT_MEASURED = "-not-measured-"
@@ -45,10 +46,10 @@ class QuestionsScreen(EncounterScreen):
         yield Static(show(_("Questions")), id="progress", classes="title")
         yield Static("", id="question")
         yield Static("", id="why", classes="hint")
-        yield Input(id="measure", compact=True, disabled=True)
+        yield Entry(id="measure", compact=True, disabled=True)
         yield OptionList(id="choice", compact=True)
         yield Static("", id="reason-label", classes="hint")
-        yield Input(id="reason", compact=True, disabled=True)
+        yield Entry(id="reason", compact=True, disabled=True)
         yield Static("", id="keys", classes="hint")
         yield Static("", id="message", classes="hint")
         yield Footer(compact=True)

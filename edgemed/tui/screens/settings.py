@@ -15,6 +15,7 @@ from edgemed.i18n import N_, _, available_languages, language_name, review_statu
 from edgemed.tui.screens.base import EdgemedScreen
 from edgemed.tui.screens.messages import SettingsSaved
 from edgemed.tui.text import say, show
+from edgemed.tui.widgets.entry import Entry
 
 _REVIEW = {
     "source": N_("source text"),
@@ -75,7 +76,7 @@ class SettingsScreen(EdgemedScreen):
                     )
             with Horizontal(classes="form-row"):
                 yield Label(show(_("Auto-lock (minutes; 0 off)")))
-                yield Input(str(settings.auto_lock_minutes), id="autolock", compact=True)
+                yield Entry(str(settings.auto_lock_minutes), id="autolock", compact=True)
             yield Static(
                 show(_("Translation: {status}").format(status=review_label(settings.language))),
                 classes="hint",

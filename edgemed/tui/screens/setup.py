@@ -12,6 +12,7 @@ from edgemed.i18n import _, available_languages, language_name
 from edgemed.tui.screens.base import EdgemedScreen
 from edgemed.tui.screens.messages import LanguagePicked, SetupDone
 from edgemed.tui.text import show
+from edgemed.tui.widgets.entry import Entry
 
 _FIELDS = ("clinic", "user", "passphrase", "again")
 
@@ -48,7 +49,7 @@ class SetupScreen(EdgemedScreen):
             ):
                 with Horizontal(classes="form-row"):
                     yield Label(show(label))
-                    yield Input(self.typed.get(field, ""), id=field, password=secret, compact=True)
+                    yield Entry(self.typed.get(field, ""), id=field, password=secret, compact=True)
             with Horizontal(classes="form-row"):
                 yield Label(show(_("Language model")))
                 yield Select(

@@ -12,6 +12,7 @@ from edgemed.i18n import _
 from edgemed.tui.screens.base import EdgemedScreen
 from edgemed.tui.screens.messages import Unlocked
 from edgemed.tui.text import show
+from edgemed.tui.widgets.entry import Entry
 
 
 class UnlockScreen(EdgemedScreen):
@@ -30,10 +31,10 @@ class UnlockScreen(EdgemedScreen):
             yield Static(show(_("The encounter log is locked. Type your name and passphrase.")))
             with Horizontal(classes="form-row"):
                 yield Label(show(_("User name")))
-                yield Input(id="user", compact=True)
+                yield Entry(id="user", compact=True)
             with Horizontal(classes="form-row"):
                 yield Label(show(_("Passphrase")))
-                yield Input(id="passphrase", password=True, compact=True)
+                yield Entry(id="passphrase", password=True, compact=True)
             yield Static("", id="message", classes="error")
         with Horizontal(classes="buttons"):
             yield Button(show(_("Unlock")), id="unlock", variant="primary")

@@ -14,6 +14,7 @@ from edgemed.service import Encounter, VitalsError
 from edgemed.tui.screens.base import EncounterScreen
 from edgemed.tui.screens.messages import StepDone
 from edgemed.tui.text import say, show
+from edgemed.tui.widgets.entry import Entry
 
 
 class VitalsScreen(EncounterScreen):
@@ -48,7 +49,7 @@ class VitalsScreen(EncounterScreen):
                             compact=True,
                         )
                     else:
-                        yield Input(text, id=field, compact=True)
+                        yield Entry(text, id=field, compact=True)
                     yield Static("", id=f"{field}-check")
         yield Static("", id="message", classes="error")
         yield Footer(compact=True)

@@ -7,7 +7,7 @@ from textual.widgets import ListItem, Static
 
 from edgemed.i18n import _
 from edgemed.service import ProposalStatus, ProposedFinding
-from edgemed.tui.text import evidence, say
+from edgemed.tui.text import drawn_right_to_left, evidence, say
 
 
 def mark(status: ProposalStatus) -> str:
@@ -31,16 +31,25 @@ class ProposalRow(ListItem):
         proposal = self.proposal
         # "Label: yes / no" avoids gender agreement ("Douleur thoracique: présent").
         claim = _("yes") if proposal.present else _("no")
-        head = Text(say(mark(proposal.status)) + " ", style="bold")
-        head.append(say(f"{proposal.label}: {claim}"))
+        verdict = say(mark(proposal.status))
+        finding = say(f"{proposal.label}: {claim}")
         # How sure, never the method's internal name ("lexicon+embedding") to a nurse.
-        head.append(
-            "  "
-            + say(_("sure: {confidence}%").format(confidence=round(proposal.confidence * 100))),
-            style="dim",
-        )
+        sure = say(_("sure: {confidence}%").format(confidence=round(proposal.confidence * 100)))
+        quoted = evidence(self.complaint, proposal.span)
+        if drawn_right_to_left():
+            # Read from the right: the verdict first, how sure last; the complaint indented.
+            head = Text("", style="bold")
+            head.append(sure + "  ", style="dim")
+            head.append(finding + " " + verdict)
+            head.append("\n")
+            head.append(quoted)
+            head.append("   ")
+            return head
+        head = Text(verdict + " ", style="bold")
+        head.append(finding)
+        head.append("  " + sure, style="dim")
         head.append("\n   ")
-        head.append(evidence(self.complaint, proposal.span))
+        head.append(quoted)
         return head
 
     def refresh_text(self) -> None:

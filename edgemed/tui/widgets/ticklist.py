@@ -8,6 +8,8 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.widgets import ListItem, ListView, Static
 
+from edgemed.tui.text import drawn_right_to_left
+
 
 class Tick(ListItem):
     def __init__(self, key: str, label: str, ticked: bool) -> None:
@@ -17,7 +19,11 @@ class Tick(ListItem):
         super().__init__(Static(self.text()))
 
     def text(self) -> Content:
-        return Content(("[x] " if self.ticked else "[ ] ") + self.label)
+        box = "[x]" if self.ticked else "[ ]"
+        # The box starts the line: on the right of a line drawn right to left.
+        if drawn_right_to_left():
+            return Content(f"{self.label} {box}")
+        return Content(f"{box} {self.label}")
 
     def toggle(self) -> None:
         self.ticked = not self.ticked
