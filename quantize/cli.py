@@ -110,6 +110,8 @@ def convert(
         onnx = onnx if onnx_types is not None else list(chosen.onnx)
         context = context or chosen.context
         click.echo(_("recipe {name}: {text}").format(name=chosen.name, text=chosen.description))
+        for line in chosen.format_lines():
+            click.echo("  " + line)
     elif gguf_types is None and onnx_types is None:
         gguf = ["f16", "q8_0", "q6_k", "q5_k_m", "q4_k_m"]
     request = ConvertRequest(
@@ -198,6 +200,36 @@ def signs(corpus: Path, heldout: Path | None, work: Path, ship: Path, epochs: in
             f"{variant['per_locale'].get('all', {}).get('negation_error')}, "
             f"{variant['latency_ms_median']} ms median"
         )
+
+
+@cli.command(
+    "recipes",
+    help=_(
+        "The device recipes (or the one named): what each builds, fastest first, and which "
+        "GGUF types llama.cpp repacks into that CPU's fastest kernels."
+    ),
+)
+@click.argument("name", required=False)
+def recipes_command(name: str | None) -> None:
+    from quantize import recipes
+
+    for index, recipe_name in enumerate([name] if name else recipes.names()):
+        recipe = recipes.load(recipe_name)
+        if index:
+            click.echo("")
+        click.echo(_("recipe {name}: {text}").format(name=recipe.name, text=recipe.description))
+        click.echo(
+            _("  CPU features: {features}; accelerator: {accelerator}").format(
+                features=", ".join(sorted(recipe.cpu_features)) or "-",
+                accelerator=recipe.accelerator,
+            )
+        )
+        for line in recipe.format_lines():
+            click.echo("  " + line)
+        if recipe.onnx:
+            click.echo(_("  ONNX: {variants}").format(variants=", ".join(recipe.onnx)))
+        if recipe.why:
+            click.echo(_("  Why: {why}").format(why=recipe.why))
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -18,6 +18,9 @@ GGUF_TYPES: dict[str, tuple[int, float]] = {
     "q5_k_m": (17, 5.69),
     "q4_k_m": (15, 4.89),
     "q4_1": (3, 5.0),
+    # Repacked by llama.cpp for AVX2 and Arm dot product (quantize/repacking.py).
+    "q4_0": (2, 4.5),
+    "iq4_nl": (25, 4.5),
 }
 # ONNX variants: bits per weight of the MatMul weights, and of the token embedding (read by Gather).
 # int8 / int4 are onnxruntime MatMulNBits blocks of 32 with an f32 scale each (+1 bit per weight);

@@ -1,8 +1,9 @@
 """The fastest format of a model on this machine, chosen by measurement (``doctor --bench``).
 
-llama.cpp repacks some formats into the fastest kernels of the CPU it runs on (Q4_0 and Q8_0 for
-AVX2/AVX-512 and Arm dot-product/i8mm), so on one machine the shipped file is not always the
-fastest. This module:
+llama.cpp repacks some formats into the fastest kernels of the CPU it runs on (Q4_0 for AVX2
+and Arm dot-product/i8mm, Q8_0 for Arm dot-product/i8mm; the table is in docs/quantize.md), so on
+one machine the shipped file is not always the fastest (Q8_0 is read as stored on x86, and is
+still faster than the shipped Q4_1 there). This module:
 
 1. makes the candidates from the shipped file with llama.cpp's own quantizer
    (``llama_model_quantize``, requantizing; no torch, no ``quantize`` package);

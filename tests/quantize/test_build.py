@@ -38,6 +38,7 @@ def test_recipe_chooses_the_artifacts(built: tuple[Path, str]) -> None:
     artifacts = {a.id: a for a in read_manifest(out)}
     assert set(artifacts) == {
         "wide-llama-q4_k_m",
+        "wide-llama-q4_0",
         "wide-llama-q5_k_m",
         "wide-llama-q8_0",
         "wide-llama-onnx-int8",
