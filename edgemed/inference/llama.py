@@ -129,6 +129,9 @@ class LlamaCppEngine(Engine):
         self._piece = ctypes.create_string_buffer(256)
         self._logits_view: Any = None
         self._logits_at: int | None = None
+        # The greedy sampler chain attached to sequence 0 while a greedy reply is generated
+        # (see _greedy_in_graph); None while the logits are read on the host.
+        self._in_graph: Any = None
 
     @property
     def info(self) -> ModelInfo:
@@ -217,6 +220,7 @@ class LlamaCppEngine(Engine):
 
     def _free(self) -> None:
         self._logits_view, self._logits_at = None, None
+        self._greedy_in_graph(False)
         if self._ctx is not None:
             llama_cpp.llama_free(self._ctx)
             self._ctx = None
@@ -323,11 +327,43 @@ class LlamaCppEngine(Engine):
         return True
 
     def _next(self, sampler: Any) -> int:
-        """The next token: the sampler chain's choice, or the argmax (first of equals, like
-        llama.cpp's greedy sampler) of the last logits."""
+        """The next token: the sampler chain's choice, or the greedy choice (first of equals,
+        like llama.cpp's greedy sampler): picked inside llama.cpp's graph while the greedy chain
+        is attached, else the argmax of the last logits."""
         if sampler is None:
+            if self._in_graph is not None:
+                token = int(llama_cpp.llama_get_sampled_token_ith(self._ctx, -1))
+                if token < 0:
+                    raise EngineError(
+                        _("llama.cpp failed: {error}").format(error="no sampled token")
+                    )
+                return token
             return int(self._logits().argmax())
         return int(llama_cpp.llama_sampler_sample(sampler, self._ctx, -1))
+
+    def _greedy_in_graph(self, on: bool) -> None:
+        """Pick greedy tokens inside llama.cpp's graph (its backend sampling: an argmax op run by
+        the compute threads, on the GPU when the model is there) instead of reading the 49,152
+        logits back and taking their argmax in Python: the logits are then not even copied out.
+        Same tokens (tests/inference/test_llama_engine.py); ~0.5-1% of a decode step on this CPU.
+        While it is on, sequence 0's logits are not readable, so ``score``, ``log_probs`` and the
+        sampler chains (temperature, JSON grammar) turn it off first. Each switch costs one graph
+        reservation (a few ms) on the next decode. The greedy chain has no state, so a fresh one
+        is attached each time (llama.cpp initialises a chain for the backend only once)."""
+        if self._ctx is None or on == (self._in_graph is not None):
+            return
+        if not on:
+            llama_cpp.llama_set_sampler(self._ctx, 0, None)
+            llama_cpp.llama_sampler_free(self._in_graph)
+            self._in_graph = None
+            return
+        chain = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
+        llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_greedy())
+        if llama_cpp.llama_set_sampler(self._ctx, 0, chain):
+            self._in_graph = chain
+        else:  # this backend cannot sample (llama.cpp said so in its log): argmax on the host
+            llama_cpp.llama_set_sampler(self._ctx, 0, None)
+            llama_cpp.llama_sampler_free(chain)
 
     def _logits(self) -> Any:
         """The last decoded token's logits: a view of llama.cpp's buffer (never copied), valid
@@ -395,6 +431,7 @@ class LlamaCppEngine(Engine):
         is_eog = llama_cpp.llama_vocab_is_eog
         vocab = self._vocab
         try:
+            self._greedy_in_graph(sampler is None)
             if self._aborted(cancel) or not self._sync(tokens):
                 return
             while True:
@@ -424,6 +461,7 @@ class LlamaCppEngine(Engine):
             text = prompt if isinstance(prompt, str) else self.render(prompt)
             longest = max((len(self.tokenize(c)) for c in candidates), default=0)
             tokens = self._tokens(text, longest + 1)
+            self._greedy_in_graph(False)
             if not self._sync(tokens):
                 raise GenerationCancelled(_("Stopped."))
             after_prompt = self._logits().copy()
@@ -452,6 +490,7 @@ class LlamaCppEngine(Engine):
             self._begin()
             self._truncate(0)
             sampler = self._sampler(0.0, None)
+            self._greedy_in_graph(True)
             produced, first = 0, 0.0
             started = time.perf_counter()
             try:
@@ -497,6 +536,7 @@ class LlamaCppEngine(Engine):
                     )
                 )
             self._truncate(0)
+            self._greedy_in_graph(False)  # every position's logits are read
             batch = llama_cpp.llama_batch_init(n, 0, 1)
             try:
                 for i, token in enumerate(tokens):
