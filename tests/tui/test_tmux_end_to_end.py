@@ -88,6 +88,11 @@ def terminal(tmp_path: Path, language: str) -> Iterator[tuple[Terminal, dict[str
         subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True, timeout=30)
 
 
+def _tick_line(box: str, label: str, language: str) -> str:
+    """A checklist line as printed: the box starts it, on the right of a right-to-left line."""
+    return f"{label} {box}" if is_rtl(language) else f"{box} {label}"
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_a_nurse_triages_a_patient_in_the_real_program(
     terminal: tuple[Terminal, dict[str, str]], language: str
@@ -123,10 +128,10 @@ def test_a_nurse_triages_a_patient_in_the_real_program(
     term.wait_for(shown(_("Emergency signs: tick every one present (space), then Ctrl+N")))
     # "Seizure now" is the fourth sign on the SATS list: three Downs, then Space ticks it.
     seizure = display(protocol_text("Seizure now"))
-    lines = [line.strip() for line in term.screen().splitlines() if line.strip().startswith("[")]
-    assert lines.index(f"[ ] {seizure}") == 3, lines
+    lines = [line.strip() for line in term.screen().splitlines() if "[ ]" in line]
+    assert lines.index(_tick_line("[ ]", seizure, language)) == 3, lines
     term.keys("Down", "Down", "Down", "Space")
-    term.wait_for(f"[x] {seizure}")
+    term.wait_for(_tick_line("[x]", seizure, language))
     # A ticked red sign ends the interview: straight to the saved RED result, no vitals first.
     term.keys("C-n")
     word = category_word(Category.RED).upper()
