@@ -149,19 +149,37 @@ class Typed:
         return len(self.cursor) - 1
 
 
-def typed(value: str) -> Typed | None:
+def typed(value: str, rtl: bool | None = None) -> Typed | None:
     """``value`` laid out for a terminal that does not lay out Arabic, or None when it is drawn
     as typed (a left-to-right language, a terminal that reorders itself, no right-to-left
-    letter in it). Only what is drawn changes: the value itself stays as the nurse typed it."""
-    if not value or not is_rtl() or terminal_reorders():
+    letter in it). Only what is drawn changes: the value itself stays as the nurse typed it.
+
+    ``rtl`` gives the direction of the paragraph the value is a line of (a wrapped line of the
+    note): laid out right to left when True, even with no Arabic letter in it ("120/80" on a
+    line of its own, "John K" wrapped onto the next line). By default its first letter with a
+    direction decides, as in a field."""
+    if not is_rtl() or terminal_reorders():
         return None
-    if not any(unicodedata.bidirectional(char) in ("R", "AL") for char in value):
+    if not rtl and not any(unicodedata.bidirectional(char) in ("R", "AL") for char in value):
         return None
-    return _typed(value)
+    return _typed(value, rtl)
 
 
-@lru_cache(maxsize=64)
-def _typed(value: str) -> Typed:
+def reads_right_to_left(paragraph: str) -> bool:
+    """Whether a paragraph of free text (a line of the note) reads right to left: its first
+    letter with a direction is right to left, or it has none ("120/80", "-", an empty line) and
+    the language is."""
+    for char in paragraph:
+        kind = unicodedata.bidirectional(char)
+        if kind in ("R", "AL"):
+            return True
+        if kind == "L":
+            return False
+    return is_rtl()
+
+
+@lru_cache(maxsize=256)
+def _typed(value: str, rtl: bool | None = None) -> Typed:
     import arabic_reshaper
     from bidi import algorithm
 
@@ -176,7 +194,7 @@ def _typed(value: str) -> Typed:
     if len(shaped) != len(letters):  # never expected; drawn unshaped rather than misplaced
         shaped = letters
     storage = algorithm.get_empty_storage()
-    base = algorithm.get_base_level(shaped)
+    base = algorithm.get_base_level(shaped) if rtl is None else int(rtl)
     storage["base_level"], storage["base_dir"] = base, ("L", "R")[base]
     algorithm.get_embedding_levels(shaped, storage)
     for index, char in zip(drawn, storage["chars"], strict=True):

@@ -24,6 +24,7 @@ from edgemed.tui.screens.base import EdgemedScreen
 from edgemed.tui.screens.messages import ConcernAsked, OpenEncounter, ShowQueue
 from edgemed.tui.text import say, show, show_wrapped
 from edgemed.tui.widgets.banner import CategoryBanner
+from edgemed.tui.widgets.note import NoteArea
 
 
 class ResultScreen(EdgemedScreen):
@@ -57,7 +58,7 @@ class ResultScreen(EdgemedScreen):
         yield Static(self.saved_text(), id="saved", classes="hint")
         with VerticalScroll(id="result-facts"):
             yield from self.facts()
-        yield TextArea(
+        yield NoteArea(
             self.encounter.note if self.encounter.step == "saved" else "", id="note", read_only=True
         )
         yield Footer(compact=True)
