@@ -318,16 +318,20 @@ def _install_and_generate(target: str, key: Path, reference: dict[str, object]) 
 
 
 def _where_they_part(target: str, native: str, emulated: str) -> None:
-    """Score, on both sides, each build's next word after the words they share: a near tie is a
-    rounding difference between kernels, not a broken build."""
-    words_native, words_emulated = native.split(" "), emulated.split(" ")
+    """Score, on both sides, each build's continuation where the two texts part (to the end of
+    that word): a near tie is a rounding difference between kernels, not a broken build."""
     common = 0
-    while words_native[common] == words_emulated[common]:
+    while native[common] == emulated[common]:
         common += 1
-    prefix = " ".join(words_native[:common])
-    candidates = [f"{prefix} {words_native[common]}", f"{prefix} {words_emulated[common]}"]
-    _say(f"    they part after {common} words: {words_native[common]!r} (x86_64) vs "
-         f"{words_emulated[common]!r} ({target}); log-probability of each:")  # fmt: skip
+    prefix = native[:common]
+
+    def word(text: str) -> str:
+        space = text.find(" ", common + 1)
+        return text if space < 0 else text[:space]
+
+    candidates = [word(native), word(emulated)]
+    _say(f"    they part after {prefix!r}: x86_64 {candidates[0][common:]!r}, {target} "
+         f"{candidates[1][common:]!r}; log-probability of each (one batch):")  # fmt: skip
     arguments = f"{TOKENS} {shlex.quote(json.dumps(candidates))}"
     _, out, _ = _in_root(
         _installed(f"/opt/edgemed/current/bin/python /mnt/generate.py {arguments}"),
@@ -335,8 +339,7 @@ def _where_they_part(target: str, native: str, emulated: str) -> None:
     )
     here = _native_generation(candidates)
     for candidate in candidates:
-        ending = candidate[len(prefix) :]
-        _say(f"        ...{ending!r}: {target} {_json(out)['scores'][candidate]:.4f}, "
+        _say(f"        ...{candidate[common:]!r}: {target} {_json(out)['scores'][candidate]:.4f}, "
              f"x86_64 {here['scores'][candidate]:.4f}")  # fmt: skip
 
 
