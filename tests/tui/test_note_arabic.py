@@ -208,3 +208,28 @@ async def test_left_to_right_lines_of_an_arabic_note_stay_on_the_left() -> None:
         area.move_cursor((1, 0))
         await pilot.press("left")
         assert area.cursor_location == (1, 1)
+
+
+@pytest.mark.usefixtures("no_terminal_bidi")
+async def test_a_selection_in_arabic_is_drawn_on_its_characters() -> None:
+    set_language("ar")
+    app = _Notes("ألم في الصدر")
+    async with app.run_test(size=(50, 20)) as pilot:
+        area = app.query_one("#note", TextArea)
+        area.focus()
+        await pilot.press("home", "shift+left", "shift+left", "shift+left")
+        await pilot.pause()
+        assert area.selected_text == "ألم"
+        theme = area._theme
+        assert theme is not None and theme.selection_style is not None
+        strip = area.render_line(0)
+        width = area.size.width
+        selected, x = [], 0
+        for segment in strip:
+            if segment.style and segment.style.bgcolor == theme.selection_style.bgcolor:
+                selected += range(x, x + len(segment.text))
+            x += len(segment.text)
+        # The first word, drawn rightmost: its three letters, the cursor after them.
+        assert strip.text.rstrip().endswith("ﺭﺪﺼﻟﺍ ﻲﻓ ﻢﻟﺃ")
+        assert selected == [width - 3, width - 2, width - 1]
+        assert _cursor_cell(strip, area) == width - 4
