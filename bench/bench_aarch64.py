@@ -9,8 +9,8 @@ Cortex-A72 for the Pi 4; qemu's default "max" core would hide a missing instruct
    libgomp1 (the targets' system package the OpenMP build of llama.cpp needs);
 2. llama-cpp-python cross-compiled for aarch64 with exactly the profile's ``cmake_args``
    (bench_arm_llama.build_wheel, cached in build/llama-arm/wheels/<profile>/);
-3. ``edgemed bundle build --target pi5 --model default --llama-wheel WHEEL`` here, signed by a
-   throwaway deployer key;
+3. ``edgemed bundle build --target pi5 --model default --llama-wheel WHEEL`` here (pi4 alike),
+   signed by a throwaway deployer key;
 4. in the chroot, with no network and the Pi's /proc/cpuinfo (qemu-user 7.2 shows the host's):
    the full ``sh install.sh --deployer-key deployer.pub`` (every file checked, llama.cpp and the
    model installed, the model imported);
@@ -18,10 +18,12 @@ Cortex-A72 for the Pi 4; qemu's default "max" core would hide a missing instruct
    model (open_engine("default"), the app's path); the same natively here is the reference;
 6. negative checks: the Pi 5 build on an emulated Cortex-A72 dies of SIGILL, and the installer
    refuses the Pi 5 bundle on a Pi 4's /proc/cpuinfo;
-7. rules-only ``edgemed assess`` on two cases and the encrypted store's round trip
+7. ``edgemed assess`` (the deterministic protocol) on two cases and the encrypted store's round trip
    (tests/bundle/store_roundtrip.py), against the same natively: decisions must be equal.
 
-Slow (15-30 min on 2 cores, the first wheel build ~10 min more) and needs root; not part of CI.
+~5 min for pi5 and pi4 here once cached (each wheel 4-7 min to cross-compile the first time, the
+debootstrap ~3 min); needs root; not part of CI. Results: docs/deploy.md ("The emulated Pi
+installs"). Needs debootstrap, binfmt-support, qemu-user-static, gcc/g++-aarch64-linux-gnu.
 ``sudo .venv/bin/python -m bench aarch64``. Environment: EDGEMED_ARM64_ROOT (the chroot),
 EDGEMED_ARM_TARGETS (default "pi5"; "pi5 pi4" installs and runs the Pi 4 bundle too),
 EDGEMED_BENCH_WHEELHOUSE (build offline), EDGEMED_TEST_MODELS (the models cache, as in tests).
@@ -298,6 +300,8 @@ def _install_and_generate(target: str, key: Path, reference: dict[str, object]) 
     _say(f"    first token {result['first_token_s']} s, {result['tokens']} tokens in "
          f"{result['total_s']} s")  # fmt: skip
     _say(f"    text: {result['text']!r}")
+    if result["tokens"] != TOKENS or result["machine"] != "aarch64":
+        raise SystemExit(f"{target}: the installed engine did not generate {TOKENS} tokens")
     same = result["text"] == reference["text"]
     _say(f"    same text as x86_64 native: {same}")
     if not same:
@@ -314,6 +318,8 @@ def _install_and_generate(target: str, key: Path, reference: dict[str, object]) 
              f"{out.splitlines()[-1] if out else ''}")  # fmt: skip
         refused = _refused_on_pi4()
         _say(f"pi5 bundle's install.sh on a Pi 4's /proc/cpuinfo: {refused}")
+        if code != 132 or "lacks asimddp" not in refused:
+            raise SystemExit("the Pi 5 build ran on a Pi 4's core, or its installer accepted one")
     return same
 
 
