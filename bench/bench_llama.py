@@ -6,8 +6,11 @@ that llama-cpp-python vendors (the sdist of the installed version, ``pip downloa
 delete the folder to rebuild). Files: the catalog default (the shipped Q4_1) and Q4_0 / Q8_0 made
 from it with llama.cpp's quantizer (``edgemed.inference.formats.quantize_file``, cached there too).
 
-For each file, ``ROUNDS`` rounds, each: llama-bench and the engine back to back (which goes first
-alternates), ``REPEATS`` repetitions each, with the app's OpenMP wait (PASSIVE after 300 spins):
+For each file, ``ROUNDS`` rounds, each: llama-bench and the engine at each of ``CONTEXTS`` back
+to back (which goes first rotates), ``REPEATS`` repetitions each, with the app's OpenMP wait
+(PASSIVE after 300 spins). The engine runs with llama-bench's context size (like for like: what
+the wrapper costs) and with the app's 4096 tokens (what the app gets; llama.cpp's own decode is
+slower with a larger KV cache, in any caller):
 
 - ``llama-bench -p 300 -n 128 -t T -b B -ub B -fa off -r R`` (pp300, and tg128 from an empty cache);
 - the engine, in a child process, through ``LlamaCppEngine.run_tokens`` (end-of-text ignored):
@@ -24,7 +27,8 @@ very same tokens: the share of the engine's time that is llama.cpp's work.
   chose if any, the doctor's settings) and ``stream_chat`` of a note that renders to ~300 tokens:
   seconds to the first piece of text (target <= 0.5 s).
 
-Medians of all samples; ratios engine / llama-bench. Run: ``.venv/bin/python -m bench llama``.
+Medians of all samples; ratios engine / llama-bench. Run: ``.venv/bin/python -m bench llama``
+(``EDGEMED_BENCH_ROUNDS=12`` for more rounds, ``EDGEMED_BENCH_FORMATS=Q4_1`` for one file).
 """
 
 from __future__ import annotations
@@ -49,8 +53,12 @@ PROMPT = 300
 DECODE = 128
 # Rounds alternate llama-bench and the engine, one repetition each per round: a busy moment on
 # this shared 2-core machine then hits both sides, not one.
-ROUNDS = 7
+ROUNDS = int(os.environ.get("EDGEMED_BENCH_ROUNDS", "6"))
 REPEATS = 2
+# The engine's context: as llama-bench sizes its own (n_prompt + n_gen = 428, which llama.cpp
+# rounds up to 512: like for like, the wrapper's cost alone), and the app's 4096. llama.cpp's
+# decode is ~2-3% slower with the larger cache whoever calls it (docs/benchmarks.md).
+CONTEXTS = (512, 4096)
 # The engine's setting (edgemed/inference/llama.py: off keeps its greedy replies as they were;
 # llama-bench's default "auto" turns it on for the CPU).
 FLASH_ATTN = "off"
@@ -117,11 +125,11 @@ def _llama_bench(binary: Path, model: Path, args: list[str], env: dict[str, str]
 
 
 # -- the engine (child processes) -------------------------------------------------------------
-def child_engine(path: str) -> dict[str, Any]:
+def child_engine(path: str, context: int) -> dict[str, Any]:
     from edgemed.inference import EngineSettings
     from edgemed.inference.llama import LlamaCppEngine
 
-    engine = LlamaCppEngine(Path(path), EngineSettings(THREADS, 4096, 0, BATCH), perf=True)
+    engine = LlamaCppEngine(Path(path), EngineSettings(THREADS, context, 0, BATCH), perf=True)
     engine.load()
     tokens = engine.tokenize(FILLER * 40)[:PROMPT]
     engine.run_tokens(tokens[:16], 4, ignore_end=True)  # warm-up, as llama-bench does
@@ -241,6 +249,9 @@ def main() -> None:
     os.environ.update({k: env[k] for k in ("EDGEMED_MODELS_DIR", "EDGEMED_CACHE")})
     binary = llama_bench_binary()
     files = _files(env)
+    only = os.environ.get("EDGEMED_BENCH_FORMATS")  # e.g. "Q4_1": the shipped file alone
+    if only:
+        files = [(label, path) for label, path in files if label.split()[0] in only.split(",")]
     _say(
         f"threads {THREADS}, n_batch = n_ubatch = {BATCH}, flash-attn {FLASH_ATTN}, "
         f"OMP_WAIT_POLICY={env.get('OMP_WAIT_POLICY', '')} "
@@ -252,49 +263,57 @@ def main() -> None:
     _say("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     for label, path in files:
         ref: dict[str, list[float]] = {"pp": [], "tg": []}
-        ours: dict[str, list[float]] = {
-            k: [] for k in ("prefill", "decode", "decode_d300", "own_prefill", "own_decode")
-        }
-        ratios: dict[str, list[float]] = {"prefill": [], "decode": []}
+        keys = ("prefill", "decode", "decode_d300", "own_prefill", "own_decode")
+        ours = {context: {k: [] for k in keys} for context in CONTEXTS}
+        ratios = {context: {"prefill": [], "decode": []} for context in CONTEXTS}
         inside: dict[str, list[float]] = {"prefill": [], "decode": []}
         for round_ in range(ROUNDS):
-            mine: dict[str, list[float]] = {}
+            mine: dict[int, dict[str, list[float]]] = {}
             theirs: dict[str, list[float]] = {"pp": [], "tg": []}
-            for side in ("engine", "ref") if round_ % 2 else ("ref", "engine"):
-                if side == "engine":
-                    mine = _child(["engine", str(path)], env)
+            sides: list[int | str] = ["ref", *CONTEXTS]
+            for side in sides[round_ % len(sides) :] + sides[: round_ % len(sides)]:
+                if side != "ref":
+                    mine[int(side)] = _child(["engine", str(path), str(side)], env)
                     continue
                 for row in _llama_bench(binary, path, ["-p", str(PROMPT), "-n", str(DECODE)], env):
                     theirs["pp" if row["n_prompt"] else "tg"] += row["samples_ts"]
-            for key in ours:
-                ours[key] += mine[key]
             for key in ref:
                 ref[key] += theirs[key]
             median = statistics.median
-            ratios["prefill"].append(median(mine["prefill"]) / median(theirs["pp"]))
-            ratios["decode"].append(median(mine["decode"]) / median(theirs["tg"]))
+            for context in CONTEXTS:
+                for key in keys:
+                    ours[context][key] += mine[context][key]
+                ratios[context]["prefill"].append(
+                    median(mine[context]["prefill"]) / median(theirs["pp"])
+                )
+                ratios[context]["decode"].append(
+                    median(mine[context]["decode"]) / median(theirs["tg"])
+                )
+            like = mine[CONTEXTS[0]]
             for key in inside:
-                inside[key] += [a / b for a, b in zip(mine[key], mine[f"own_{key}"], strict=True)]
-        med = {k: statistics.median(v) for k, v in {**ref, **ours}.items()}
-        paired = {k: statistics.median(v) for k, v in ratios.items()}
+                inside[key] += [a / b for a, b in zip(like[key], like[f"own_{key}"], strict=True)]
         _say(
-            f"{label:15} pp{PROMPT}: llama-bench {med['pp']:6.1f}  engine {med['prefill']:6.1f}  "
-            f"paired ratio {paired['prefill']:.3f} | tg{DECODE}: llama-bench {med['tg']:5.1f}  "
-            f"engine {med['decode']:5.1f}  paired ratio {paired['decode']:.3f} | engine decode "
-            f"after the prompt {med['decode_d300']:5.1f}"
+            f"{label:15} llama-bench pp{PROMPT} {statistics.median(ref['pp']):6.1f}  "
+            f"tg{DECODE} {statistics.median(ref['tg']):5.1f} tok/s (medians of {len(ref['tg'])})"
         )
+        for context in CONTEXTS:
+            med = {k: statistics.median(v) for k, v in ours[context].items()}
+            paired = {k: statistics.median(v) for k, v in ratios[context].items()}
+            what = "as llama-bench" if context == CONTEXTS[0] else "the app's"
+            _say(
+                f"  engine, context {context} ({what}): prefill {med['prefill']:6.1f}  decode "
+                f"{med['decode']:5.1f}  paired ratio prefill {paired['prefill']:.3f} decode "
+                f"{paired['decode']:.3f} | decode after the prompt {med['decode_d300']:5.1f}"
+            )
+            _say("    per-round ratios: prefill " + " ".join(
+                f"{r:.2f}" for r in ratios[context]["prefill"]) + "; decode " + " ".join(
+                f"{r:.2f}" for r in ratios[context]["decode"]))  # fmt: skip
         _say(
-            f"                engine tok/s / llama.cpp's own tok/s (its clock inside llama_decode) "
-            f"on the same tokens, median of {len(inside['prefill'])}: prefill "
+            f"  engine tok/s / llama.cpp's own tok/s (its clock inside llama_decode) on the same "
+            f"tokens, context {CONTEXTS[0]}, median of {len(inside['prefill'])}: prefill "
             f"{statistics.median(inside['prefill']):.4f}, decode "
             f"{statistics.median(inside['decode']):.4f}"
         )
-        _say("                per-round ratios: prefill " + " ".join(
-            f"{r:.2f}" for r in ratios["prefill"]) + "; decode " + " ".join(
-            f"{r:.2f}" for r in ratios["decode"]))  # fmt: skip
-        spread = {k: (min(v), max(v)) for k, v in {**ref, **ours}.items()}
-        _say("                samples min-max: " + ", ".join(
-            f"{k} {lo:.0f}-{hi:.0f}" for k, (lo, hi) in spread.items()))  # fmt: skip
     _say("\nedgemed doctor --bench (its own models folder: a copy of the shipped file):")
     app_env = _app_models(env, files[0][1])
     doctor = [str(Path(sys.executable).parent / "edgemed"), "doctor", "--bench"]
@@ -314,5 +333,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    outcome = child_app() if sys.argv[1] == "app" else child_engine(sys.argv[2])
+    outcome = child_app() if sys.argv[1] == "app" else child_engine(sys.argv[2], int(sys.argv[3]))
     print(json.dumps(outcome))
