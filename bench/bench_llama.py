@@ -12,7 +12,7 @@ to back (which goes first rotates), ``REPEATS`` repetitions each, with the app's
 the wrapper costs) and with the app's 4096 tokens (what the app gets; llama.cpp's own decode is
 slower with a larger KV cache, in any caller):
 
-- ``llama-bench -p 300 -n 128 -t T -b B -ub B -fa auto -r R`` (pp300, and tg128 from an empty cache);
+- ``llama-bench -p 300 -n 128 -t T -b B -ub B -fa off -r R`` (pp300, and tg128 from an empty cache);
 - the engine, in a child process, through ``LlamaCppEngine.run_tokens`` (end-of-text ignored):
   a 300-token prompt from an empty cache: prefill = 300 / time to the first token (its sampling
   included); a one-token prompt then 129 tokens: decode = 128 decode steps from an empty cache, as
@@ -59,8 +59,8 @@ REPEATS = 2
 # rounds up to 512: like for like, the wrapper's cost alone), and the app's 4096. llama.cpp's
 # decode is ~2-3% slower with the larger cache whoever calls it (docs/benchmarks.md).
 CONTEXTS = (512, 4096)
-# The engine's setting (edgemed/inference/llama.py): llama.cpp's "auto", on for the CPU.
-FLASH_ATTN = "auto"
+# The engine's setting (edgemed/inference/llama.py: off, or EDGEMED_FLASH_ATTN), for both sides.
+FLASH_ATTN = os.environ.get("EDGEMED_FLASH_ATTN", "off")
 FILLER = (
     "Patient seen at the clinic today with two days of fever, headache and body aches; "
     "no rash, drinking well, passing urine, walked in unaided with her mother. "

@@ -5,8 +5,8 @@ The generation loop is llama.cpp's own, driven from Python: one ``llama_decode``
 by its backend sampler (the logits never copied out), llama.cpp's sampler chain otherwise
 (``llama_sampler_sample``: top-k/top-p/min-p/temperature, after the GBNF grammar of a ``json``
 request), each token's text from ``llama_token_to_piece`` into a reused buffer. The context is
-made with llama.cpp's default parameters (f16 KV cache, flash attention "auto": on for the CPU),
-and ``bench/bench_llama.py`` runs ``llama-bench`` with the same settings. The high-level
+made with llama.cpp's default parameters but flash attention off (f16 KV cache; see load()), and
+``bench/bench_llama.py`` runs ``llama-bench`` with the same settings. The high-level
 ``llama_cpp.Llama`` class (a numpy copy of the logits and Python-side work for every token) is
 not used. The KV cache is ours to track: ``_kv`` is the tokens it holds, and a request reuses the
 longest common prefix.
@@ -85,20 +85,17 @@ def _c_flag_callback() -> Any:
 
 _ABORT_CALLBACK = _c_flag_callback()
 
-# llama.cpp's flash attention setting for every context (see load()): "auto" unless the deployer
-# sets EDGEMED_FLASH_ATTN=on|off|auto (a device whose flash kernel is slow; measuring the two).
+# llama.cpp's flash attention setting for every context (see load()): off unless the deployer sets
+# EDGEMED_FLASH_ATTN=on|off|auto (a device whose flash kernel is faster; measuring the two).
 _FLASH_CHOICES = {
     "auto": llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO,
     "on": llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED,
     "off": llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED,
 }
-_flash_setting = os.environ.get("EDGEMED_FLASH_ATTN", "auto").strip().lower()
+_flash_setting = os.environ.get("EDGEMED_FLASH_ATTN", "off").strip().lower()
 if _flash_setting not in _FLASH_CHOICES:
-    _log.warning(
-        "EDGEMED_FLASH_ATTN=%s is not one of on, off, auto: llama.cpp's auto is used.",
-        _flash_setting,
-    )
-FLASH_ATTENTION = _FLASH_CHOICES.get(_flash_setting, llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO)
+    _log.warning("EDGEMED_FLASH_ATTN=%s is not one of on, off, auto: off is used.", _flash_setting)
+FLASH_ATTENTION = _FLASH_CHOICES.get(_flash_setting, llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED)
 
 
 def gpu_offload_supported() -> bool:
@@ -179,12 +176,11 @@ class LlamaCppEngine(Engine):
         params.n_batch = params.n_ubatch = self.settings.batch
         params.n_threads = params.n_threads_batch = self.settings.threads
         params.no_perf = not self._perf
-        # Flash attention "auto" (llama.cpp's default: on wherever the backend has the kernel, the
-        # CPU included). On a quiet 2-core machine it reads a prompt 12% faster and decodes 10%
-        # faster than off at the app's 4096-token context, and the larger context stops costing
-        # decode speed: V is stored untransposed (docs/benchmarks.md, 2026-12-01). It sums in
-        # another order than the plain path, so greedy replies differ from the flash-off ones
-        # after some tokens (same model, same quality). The KV cache stays f16 (the default).
+        # Flash attention off (llama.cpp's default "auto" turns it on for the CPU). On this 2-core
+        # CPU it reads a 300-token prompt ~5-10% faster and decodes ~10% faster from an empty
+        # cache, but decodes after that prompt, which is what the app does, 20-35% slower (108
+        # against 131-139 tokens/s; docs/benchmarks.md, 2026-12-01); and it moves the logits by
+        # a mean KLD of 0.0045 (its CPU kernel sums V in f16). The KV cache stays f16.
         params.flash_attn_type = FLASH_ATTENTION
         ctx = llama_cpp.llama_init_from_model(model, params)
         if not ctx:

@@ -187,8 +187,8 @@ def test_scoring_does_not_disturb_the_next_generation(smollm: LlamaCppEngine) ->
 
 
 # What the engine on llama-cpp-python's `Llama.generate` replied before the loop moved to
-# llama.cpp's C API (same file, 2 threads, context 2048, flash attention off): with flash
-# attention off, the move must not change a word.
+# llama.cpp's C API (same file, 2 threads, context 2048, flash attention off): the move must not
+# change a word.
 PREVIOUS_ENGINE_REPLIES = {
     "Name three signs of dehydration in a child.": (
         "1. Dry, light-colored urine\n2. Dry, light-colored stool\n"
@@ -199,9 +199,9 @@ PREVIOUS_ENGINE_REPLIES = {
         "cells, leading to symptoms like fever, chills, and fatigue."
     ),
 }
-# The engine's replies as it runs (flash attention "auto", on for the CPU; recorded 2026-12-01).
-# Flash attention sums in another order: the same words for the first ~80 characters here, and a
-# mean KLD of 0.0045 from the flash-off logits over the quality-gate prompts (docs/inference.md).
+# With flash attention on (EDGEMED_FLASH_ATTN=on; recorded 2026-12-01): it sums in another order,
+# the same words for the first ~80 characters here, and a mean KLD of 0.0045 from the flash-off
+# logits over the quality-gate prompts (docs/inference.md).
 FLASH_REPLIES = {
     "Name three signs of dehydration in a child.": (
         "1. Dry, light-colored urine\n2. Dry, light-colored stool\n"
@@ -221,30 +221,30 @@ _RECORDED = pytest.mark.skipif(
 
 
 @_RECORDED
-def test_greedy_replies_are_pinned(smollm: LlamaCppEngine) -> None:
-    for question, reply in FLASH_REPLIES.items():
+def test_greedy_replies_are_the_previous_engines(smollm: LlamaCppEngine) -> None:
+    for question, reply in PREVIOUS_ENGINE_REPLIES.items():
         assert smollm.complete([ChatMessage("user", question)], max_tokens=64) == reply
     scores = smollm.score("The capital city of France is", [" Paris", " banana"])
-    assert scores[" Paris"] == pytest.approx(-0.39764, abs=1e-4)
-    assert scores[" banana"] == pytest.approx(-18.03400, abs=1e-4)
+    assert scores[" Paris"] == pytest.approx(-0.44988, abs=1e-4)
+    assert scores[" banana"] == pytest.approx(-17.96574, abs=1e-4)
 
 
 @_RECORDED
-def test_without_flash_attention_the_replies_are_the_previous_engines(
+def test_with_flash_attention_the_replies_are_pinned_too(
     default_model: InstalledModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import llama_cpp
 
     import edgemed.inference.llama as llama_module
 
-    monkeypatch.setattr(llama_module, "FLASH_ATTENTION", llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED)
+    monkeypatch.setattr(llama_module, "FLASH_ATTENTION", llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED)
     engine = LlamaCppEngine(default_model.entry_point, EngineSettings(threads=2, context=2048))
     try:
-        for question, reply in PREVIOUS_ENGINE_REPLIES.items():
+        for question, reply in FLASH_REPLIES.items():
             assert engine.complete([ChatMessage("user", question)], max_tokens=64) == reply
         scores = engine.score("The capital city of France is", [" Paris", " banana"])
-        assert scores[" Paris"] == pytest.approx(-0.44988, abs=1e-4)
-        assert scores[" banana"] == pytest.approx(-17.96574, abs=1e-4)
+        assert scores[" Paris"] == pytest.approx(-0.39764, abs=1e-4)
+        assert scores[" banana"] == pytest.approx(-18.03400, abs=1e-4)
     finally:
         engine.close()
 
@@ -284,7 +284,7 @@ def test_greedy_in_the_graph_gives_the_host_argmax_and_switches_cleanly(
 
 @pytest.mark.parametrize(
     ("setting", "expected"),
-    [("off", "DISABLED"), ("on", "ENABLED"), ("auto", "AUTO"), ("yes", "AUTO")],
+    [("off", "DISABLED"), ("on", "ENABLED"), ("auto", "AUTO"), ("yes", "DISABLED")],
 )
 def test_the_deployer_can_set_flash_attention(setting: str, expected: str) -> None:
     import os
