@@ -1,8 +1,8 @@
 """The llama.cpp engine (GGUF files), on llama-cpp-python's low-level API (llama.h).
 
 The generation loop is llama.cpp's own, driven from Python: one ``llama_decode`` per prompt batch
-(``n_batch`` = ``n_ubatch`` = the settings' batch), greedy tokens picked inside llama.cpp's graph
-by its backend sampler (the logits never copied out), llama.cpp's sampler chain otherwise
+(``n_batch`` = ``n_ubatch`` = the settings' batch), greedy decoding as the argmax of the last
+logits read in place (never copied), llama.cpp's sampler chain otherwise
 (``llama_sampler_sample``: top-k/top-p/min-p/temperature, after the GBNF grammar of a ``json``
 request), each token's text from ``llama_token_to_piece`` into a reused buffer. The context is
 made with llama.cpp's default parameters but flash attention off (f16 KV cache; see load()), and
@@ -142,9 +142,6 @@ class LlamaCppEngine(Engine):
         self._piece = ctypes.create_string_buffer(256)
         self._logits_view: Any = None
         self._logits_at: int | None = None
-        # The greedy sampler chain attached to sequence 0 while a greedy reply is generated
-        # (see _greedy_in_graph); None while the logits are read on the host.
-        self._in_graph: Any = None
 
     @property
     def info(self) -> ModelInfo:
@@ -235,7 +232,6 @@ class LlamaCppEngine(Engine):
 
     def _free(self) -> None:
         self._logits_view, self._logits_at = None, None
-        self._greedy_in_graph(False)
         if self._ctx is not None:
             llama_cpp.llama_free(self._ctx)
             self._ctx = None
@@ -342,43 +338,14 @@ class LlamaCppEngine(Engine):
         return True
 
     def _next(self, sampler: Any) -> int:
-        """The next token: the sampler chain's choice, or the greedy choice (first of equals,
-        like llama.cpp's greedy sampler): picked inside llama.cpp's graph while the greedy chain
-        is attached, else the argmax of the last logits."""
+        """The next token: the sampler chain's choice, or the argmax (first of equals, like
+        llama.cpp's greedy sampler) of the last logits. Not llama.cpp's backend sampler (a
+        greedy chain attached with ``llama_set_sampler``, the argmax an op of the graph): it
+        made decode ~2% slower here than this argmax of the logits read in place
+        (docs/benchmarks.md, 2026-12-01)."""
         if sampler is None:
-            if self._in_graph is not None:
-                token = int(llama_cpp.llama_get_sampled_token_ith(self._ctx, -1))
-                if token < 0:
-                    raise EngineError(
-                        _("llama.cpp failed: {error}").format(error="no sampled token")
-                    )
-                return token
             return int(self._logits().argmax())
         return int(llama_cpp.llama_sampler_sample(sampler, self._ctx, -1))
-
-    def _greedy_in_graph(self, on: bool) -> None:
-        """Pick greedy tokens inside llama.cpp's graph (its backend sampling: an argmax op run by
-        the compute threads, on the GPU when the model is there) instead of reading the 49,152
-        logits back and taking their argmax in Python: the logits are then not even copied out.
-        Same tokens (tests/inference/test_llama_engine.py); ~0.5-1% of a decode step on this CPU.
-        While it is on, sequence 0's logits are not readable, so ``score``, ``log_probs`` and the
-        sampler chains (temperature, JSON grammar) turn it off first. Each switch costs one graph
-        reservation (a few ms) on the next decode. The greedy chain has no state, so a fresh one
-        is attached each time (llama.cpp initialises a chain for the backend only once)."""
-        if self._ctx is None or on == (self._in_graph is not None):
-            return
-        if not on:
-            llama_cpp.llama_set_sampler(self._ctx, 0, None)
-            llama_cpp.llama_sampler_free(self._in_graph)
-            self._in_graph = None
-            return
-        chain = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
-        llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_greedy())
-        if llama_cpp.llama_set_sampler(self._ctx, 0, chain):
-            self._in_graph = chain
-        else:  # this backend cannot sample (llama.cpp said so in its log): argmax on the host
-            llama_cpp.llama_set_sampler(self._ctx, 0, None)
-            llama_cpp.llama_sampler_free(chain)
 
     def _logits(self) -> Any:
         """The last decoded token's logits: a view of llama.cpp's buffer (never copied), valid
@@ -446,7 +413,6 @@ class LlamaCppEngine(Engine):
         is_eog = llama_cpp.llama_vocab_is_eog
         vocab = self._vocab
         try:
-            self._greedy_in_graph(sampler is None)
             if self._aborted(cancel) or not self._sync(tokens):
                 return
             while True:
@@ -476,7 +442,6 @@ class LlamaCppEngine(Engine):
             text = prompt if isinstance(prompt, str) else self.render(prompt)
             longest = max((len(self.tokenize(c)) for c in candidates), default=0)
             tokens = self._tokens(text, longest + 1)
-            self._greedy_in_graph(False)
             if not self._sync(tokens):
                 raise GenerationCancelled(_("Stopped."))
             after_prompt = self._logits().copy()
@@ -505,7 +470,6 @@ class LlamaCppEngine(Engine):
             self._begin()
             self._truncate(0)
             sampler = self._sampler(0.0, None)
-            self._greedy_in_graph(True)
             produced, first = 0, 0.0
             started = time.perf_counter()
             try:
@@ -551,7 +515,6 @@ class LlamaCppEngine(Engine):
                     )
                 )
             self._truncate(0)
-            self._greedy_in_graph(False)  # every position's logits are read
             batch = llama_cpp.llama_batch_init(n, 0, 1)
             try:
                 for i, token in enumerate(tokens):

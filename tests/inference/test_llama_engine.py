@@ -263,25 +263,6 @@ def test_run_tokens_and_log_probs(smollm: LlamaCppEngine) -> None:
         smollm.log_probs([])
 
 
-def test_greedy_in_the_graph_gives_the_host_argmax_and_switches_cleanly(
-    smollm: LlamaCppEngine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Greedy tokens are picked inside llama.cpp's graph (its backend sampler): the same reply as
-    the argmax of the logits read back, and score / json / log_probs, which need those logits,
-    work between greedy replies and leave them unchanged."""
-    in_graph = smollm.complete(QUESTION, max_tokens=24)
-    assert smollm._in_graph is not None  # the greedy chain stayed attached after the reply
-    scores = smollm.score(QUESTION, ["Dry mouth, sunken eyes", "Zebra crossing"])
-    assert smollm._in_graph is None and all(math.isfinite(v) for v in scores.values())
-    rows = smollm.log_probs(smollm.tokenize(LONG_NOTE)[:16])
-    assert abs(float(np.exp(rows[-1]).sum()) - 1) < 1e-6
-    assert smollm.complete(QUESTION, max_tokens=24) == in_graph
-    assert smollm.score(QUESTION, ["Dry mouth, sunken eyes", "Zebra crossing"]) == scores
-    # The host path: the chain is never attached, the argmax of the logits picks.
-    monkeypatch.setattr(LlamaCppEngine, "_greedy_in_graph", lambda self, on: None)
-    assert smollm.complete(QUESTION, max_tokens=24) == in_graph
-
-
 @pytest.mark.parametrize(
     ("setting", "expected"),
     [("off", "DISABLED"), ("on", "ENABLED"), ("auto", "AUTO"), ("yes", "DISABLED")],
