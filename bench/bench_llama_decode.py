@@ -127,9 +127,8 @@ def main() -> None:
             f"(min {min(values):.1f}, max {max(values):.1f}, n={len(values)}): "
             f"{statistics.median(values) / reference:.3f} of llama-bench"
         )
-    print(
-        f"engine / llama-bench, median of the {rounds} rounds' ratios: {statistics.median(paired):.3f}"
-    )
+    ratio = statistics.median(paired)
+    print(f"engine / llama-bench, median of the {rounds} rounds' ratios: {ratio:.3f}")
 
 
 if __name__ == "__main__":
