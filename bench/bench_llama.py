@@ -8,9 +8,14 @@ from it with llama.cpp's quantizer (``edgemed.inference.formats.quantize_file``,
 
 For each file, ``ROUNDS`` rounds, each: llama-bench and the engine at each of ``CONTEXTS`` back
 to back (which goes first rotates), ``REPEATS`` repetitions each, with the app's OpenMP wait
-(PASSIVE after 300 spins). The engine runs with llama-bench's context size (like for like: what
-the wrapper costs) and with the app's 4096 tokens (what the app gets; llama.cpp's own decode is
-slower with a larger KV cache, in any caller):
+(PASSIVE after 300 spins). The engine runs with llama-bench's context sizes (like for like: what
+the wrapper costs) and with the app's 4096 tokens (what the app gets). llama-bench gives each test
+its own context of n_prompt + n_gen tokens, which llama.cpp rounds up to a multiple of 256: 512
+for pp300, 256 for tg128. The engine's like-for-like side does the same: the prompt read in a
+context of ``PROMPT`` tokens, the decode in one of ``DECODE``. It matters: without flash
+attention llama.cpp keeps V transposed, and while the cache holds under 256 tokens a decode step
+reads V contiguously only when the cache is 256 cells long; in a larger cache each step is ~3%
+slower, in any caller (docs/benchmarks.md, 2026-12-01 second session):
 
 - ``llama-bench -p 300 -n 128 -t T -b B -ub B -fa off -r R`` (pp300, and tg128 from an empty cache);
 - the engine, in a child process, through ``LlamaCppEngine.run_tokens`` (end-of-text ignored):
@@ -55,10 +60,12 @@ DECODE = 128
 # this shared 2-core machine then hits both sides, not one.
 ROUNDS = int(os.environ.get("EDGEMED_BENCH_ROUNDS", "6"))
 REPEATS = 2
-# The engine's context: as llama-bench sizes its own (n_prompt + n_gen = 428, which llama.cpp
-# rounds up to 512: like for like, the wrapper's cost alone), and the app's 4096. llama.cpp's
-# decode is ~2-3% slower with the larger cache whoever calls it (docs/benchmarks.md).
-CONTEXTS = (512, 4096)
+# The engine's contexts, (for the prompt, for the decode): as llama-bench sizes its own for pp300
+# and tg128 (n_prompt + n_gen each, rounded up by llama.cpp to 512 and 256: like for like, the
+# wrapper's cost alone), and the app's 4096 for both.
+LIKE_FOR_LIKE = "llama-bench's"
+APP = "the app's"
+CONTEXTS = {LIKE_FOR_LIKE: (PROMPT, DECODE), APP: (4096, 4096)}
 # The engine's setting (edgemed/inference/llama.py: off, or EDGEMED_FLASH_ATTN), for both sides.
 FLASH_ATTN = os.environ.get("EDGEMED_FLASH_ATTN", "off")
 FILLER = (
@@ -124,21 +131,29 @@ def _llama_bench(binary: Path, model: Path, args: list[str], env: dict[str, str]
 
 
 # -- the engine (child processes) -------------------------------------------------------------
-def child_engine(path: str, context: int) -> dict[str, Any]:
+def child_engine(path: str, prompt_context: int, decode_context: int) -> dict[str, Any]:
+    """The engine's figures: the prompt read in a context of ``prompt_context`` tokens, the
+    decode in one of ``decode_context`` (one engine when they are equal, as in the app)."""
     from edgemed.inference import EngineSettings
     from edgemed.inference.llama import LlamaCppEngine
 
-    engine = LlamaCppEngine(Path(path), EngineSettings(THREADS, context, 0, BATCH), perf=True)
-    engine.load()
-    tokens = engine.tokenize(FILLER * 40)[:PROMPT]
-    engine.run_tokens(tokens[:16], 4, ignore_end=True)  # warm-up, as llama-bench does
+    def opened(context: int) -> LlamaCppEngine:
+        engine = LlamaCppEngine(Path(path), EngineSettings(THREADS, context, 0, BATCH), perf=True)
+        engine.load()
+        # A warm-up, as llama-bench does.
+        engine.run_tokens(engine.tokenize(FILLER)[:16], 4, ignore_end=True)
+        return engine
+
+    reader = opened(prompt_context)
+    decoder = reader if decode_context == prompt_context else opened(decode_context)
+    tokens = reader.tokenize(FILLER * 40)[:PROMPT]
     figures: dict[str, list[float]] = {
         k: [] for k in ("prefill", "decode", "decode_d300", "own_prefill", "own_decode")
     }
     for _repeat in range(REPEATS):
-        engine.llama_timing()
-        stats = engine.run_tokens(tokens, DECODE, ignore_end=True)
-        prompt_s, prompt_n, _decode_s, _decode_n = engine.llama_timing()
+        reader.llama_timing()
+        stats = reader.run_tokens(tokens, DECODE, ignore_end=True)
+        prompt_s, prompt_n, _decode_s, _decode_n = reader.llama_timing()
         figures["prefill"].append(len(tokens) / stats.first_token_s)
         figures["decode_d300"].append(stats.decode_tokens_per_s)
         # llama.cpp's own clock inside llama_decode, over the very same tokens: the share of
@@ -146,11 +161,14 @@ def child_engine(path: str, context: int) -> dict[str, Any]:
         figures["own_prefill"].append(prompt_n / prompt_s)
         # As llama-bench's tg128: from an empty cache, one token in, 128 decoded (the first
         # token sampled after the one-token prompt is not a decode step).
-        stats = engine.run_tokens(tokens[:1], DECODE + 1, ignore_end=True)
-        _prompt_s, _prompt_n, decode_s, decode_n = engine.llama_timing()
+        decoder.llama_timing()
+        stats = decoder.run_tokens(tokens[:1], DECODE + 1, ignore_end=True)
+        _prompt_s, _prompt_n, decode_s, decode_n = decoder.llama_timing()
         figures["decode"].append(stats.decode_tokens_per_s)
         figures["own_decode"].append(decode_n / decode_s)
-    engine.close()
+    reader.close()
+    if decoder is not reader:
+        decoder.close()
     return figures
 
 
@@ -202,6 +220,12 @@ def _child(args: list[str], env: dict[str, str]) -> dict[str, Any]:
 
 
 # -- the run ----------------------------------------------------------------------------------
+def _padded(context: int) -> int:
+    """The context llama.cpp allocates for ``context`` tokens (llama-context.cpp: a multiple
+    of 256)."""
+    return -(-context // 256) * 256
+
+
 def _files(env: dict[str, str]) -> list[tuple[str, Path]]:
     from edgemed.catalog import install
     from edgemed.inference.formats import quantize_file
@@ -267,12 +291,13 @@ def main() -> None:
         ratios = {context: {"prefill": [], "decode": []} for context in CONTEXTS}
         inside: dict[str, list[float]] = {"prefill": [], "decode": []}
         for round_ in range(ROUNDS):
-            mine: dict[int, dict[str, list[float]]] = {}
+            mine: dict[str, dict[str, list[float]]] = {}
             theirs: dict[str, list[float]] = {"pp": [], "tg": []}
-            sides: list[int | str] = ["ref", *CONTEXTS]
+            sides = ["ref", *CONTEXTS]
             for side in sides[round_ % len(sides) :] + sides[: round_ % len(sides)]:
                 if side != "ref":
-                    mine[int(side)] = _child(["engine", str(path), str(side)], env)
+                    sizes = [str(size) for size in CONTEXTS[side]]
+                    mine[side] = _child(["engine", str(path), *sizes], env)
                     continue
                 for row in _llama_bench(binary, path, ["-p", str(PROMPT), "-n", str(DECODE)], env):
                     theirs["pp" if row["n_prompt"] else "tg"] += row["samples_ts"]
@@ -288,19 +313,19 @@ def main() -> None:
                 ratios[context]["decode"].append(
                     median(mine[context]["decode"]) / median(theirs["tg"])
                 )
-            like = mine[CONTEXTS[0]]
+            like = mine[LIKE_FOR_LIKE]
             for key in inside:
                 inside[key] += [a / b for a, b in zip(like[key], like[f"own_{key}"], strict=True)]
         _say(
             f"{label:15} llama-bench pp{PROMPT} {statistics.median(ref['pp']):6.1f}  "
             f"tg{DECODE} {statistics.median(ref['tg']):5.1f} tok/s (medians of {len(ref['tg'])})"
         )
-        for context in CONTEXTS:
+        for context, (prompt_size, decode_size) in CONTEXTS.items():
             med = {k: statistics.median(v) for k, v in ours[context].items()}
             paired = {k: statistics.median(v) for k, v in ratios[context].items()}
-            what = "as llama-bench" if context == CONTEXTS[0] else "the app's"
             _say(
-                f"  engine, context {context} ({what}): prefill {med['prefill']:6.1f}  decode "
+                f"  engine, {context} contexts ({_padded(prompt_size)} for the prompt, "
+                f"{_padded(decode_size)} for the decode): prefill {med['prefill']:6.1f}  decode "
                 f"{med['decode']:5.1f}  paired ratio prefill {paired['prefill']:.3f} decode "
                 f"{paired['decode']:.3f} | decode after the prompt {med['decode_d300']:5.1f}"
             )
@@ -309,7 +334,7 @@ def main() -> None:
                 f"{r:.2f}" for r in ratios[context]["decode"]))  # fmt: skip
         _say(
             f"  engine tok/s / llama.cpp's own tok/s (its clock inside llama_decode) on the same "
-            f"tokens, context {CONTEXTS[0]}, median of {len(inside['prefill'])}: prefill "
+            f"tokens, {LIKE_FOR_LIKE} contexts, median of {len(inside['prefill'])}: prefill "
             f"{statistics.median(inside['prefill']):.4f}, decode "
             f"{statistics.median(inside['decode']):.4f}"
         )
@@ -332,5 +357,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    outcome = child_app() if sys.argv[1] == "app" else child_engine(sys.argv[2], int(sys.argv[3]))
+    if sys.argv[1] == "app":
+        outcome = child_app()
+    else:
+        outcome = child_engine(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     print(json.dumps(outcome))

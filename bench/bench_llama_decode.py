@@ -6,15 +6,20 @@ isolates the decode figure the issue's target is about, procedure for procedure:
 
 - llama-bench: ``-p 0 -n 128 -r 3`` (a one-token warm-up, then 3 x 128 decode steps from an empty
   cache, its context 128 tokens rounded up by llama.cpp);
-- the engine, in a fresh child process each round: ``LlamaCppEngine`` at context 512 (the
-  smallest the bench's prompts use; 128 would do), a 2-token warm-up, then 3 x
+- the engine, in a fresh child process each round: ``LlamaCppEngine`` at llama-bench's context
+  (128 tokens, which llama.cpp rounds up to 256), a 2-token warm-up, then 3 x
   ``run_tokens(one token, 129, ignore_end=True)``: 128 decode steps from an empty cache, greedy as
   the app runs it;
 - a bare ctypes loop in a fresh child (``llama_decode`` of one token, ``llama_synchronize``, no
-  sampling, nothing of edgemed imported) as a third side: what Python itself costs.
+  sampling, nothing of edgemed imported), at the same context: what Python itself costs;
+- the engine at the app's context, 4096: what the app gets. Without flash attention llama.cpp
+  keeps V transposed, and a decode step reads it contiguously only when the cache is exactly as
+  long as the part of it in use (rounded up to 256 cells); in a larger cache each step costs ~3%
+  more, whoever calls llama.cpp (the bare loop at 512 measured 0.975 of llama-bench, at 256 1.009).
 
 Sides alternate each round; medians of all samples and the median of the per-round ratios.
-``.venv/bin/python -m bench llama_decode`` (``EDGEMED_BENCH_ROUNDS``, default 8).
+``.venv/bin/python -m bench llama_decode`` (``EDGEMED_BENCH_ROUNDS``, default 8;
+``EDGEMED_BENCH_BARE_CONTEXTS="256 512 4096"`` adds the bare loop at those contexts).
 """
 
 from __future__ import annotations
@@ -31,7 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 THREADS = 2
 DECODE = 128
 REPEATS = 3
-CONTEXT = 512
+# llama-bench's context for tg128 (n_prompt + n_gen; llama.cpp rounds it up to 256), and the app's.
+CONTEXT = DECODE
+APP_CONTEXT = 4096
 
 _BARE = r"""
 import ctypes, json, sys, time
@@ -60,11 +67,11 @@ print(json.dumps([decode(int(sys.argv[4])) for _ in range(int(sys.argv[5]))]))
 """
 
 
-def child_decode(path: str) -> list[float]:
+def child_decode(path: str, context: int) -> list[float]:
     from edgemed.inference import EngineSettings
     from edgemed.inference.llama import LlamaCppEngine
 
-    engine = LlamaCppEngine(Path(path), EngineSettings(THREADS, CONTEXT, 0, 512))
+    engine = LlamaCppEngine(Path(path), EngineSettings(THREADS, context, 0, 512))
     engine.load()
     token = engine.tokenize("Patient")[:1]
     engine.run_tokens(token, 2, ignore_end=True)
@@ -101,21 +108,38 @@ def main() -> None:
         f"{rounds} rounds x {REPEATS} x {DECODE} decode steps per side",
         flush=True,
     )
-    samples: dict[str, list[float]] = {"llama-bench": [], "engine": [], "bare ctypes loop": []}
+    app_side = f"engine, context {APP_CONTEXT}"
+    samples: dict[str, list[float]] = {
+        "llama-bench": [],
+        "engine": [],
+        "bare ctypes loop": [],
+        app_side: [],
+    }
+    # The bare loop at other contexts too (EDGEMED_BENCH_BARE_CONTEXTS="256 512 4096"): what the
+    # size of the cache alone does to llama.cpp's decode, with nothing of edgemed in the process.
+    bare_at = {
+        f"bare loop, context {size}": size
+        for size in os.environ.get("EDGEMED_BENCH_BARE_CONTEXTS", "").split()
+    }
+    samples.update({side: [] for side in bare_at})
     paired: list[float] = []
     sides = list(samples)
     for round_ in range(rounds):
         mine: dict[str, list[float]] = {}
-        for side in sides[round_ % 3 :] + sides[: round_ % 3]:
+        turn = round_ % len(sides)
+        for side in sides[turn:] + sides[:turn]:
             if side == "llama-bench":
                 command = [str(binary), "-m", model, "-t", str(THREADS), "-b", "512"]
                 command += ["-ub", "512", "-fa", FLASH_ATTN, "-r", str(REPEATS), "-p", "0"]
                 command += ["-n", str(DECODE), "-o", "json"]
                 mine[side] = _run(command, env, whole=True)[0]["samples_ts"]
-            elif side == "engine":
-                mine[side] = _run([sys.executable, "-m", "bench.bench_llama_decode", model], env)
+            elif side in ("engine", app_side):
+                context = str(CONTEXT if side == "engine" else APP_CONTEXT)
+                command = [sys.executable, "-m", "bench.bench_llama_decode", model, context]
+                mine[side] = _run(command, env)
             else:
-                args = [model, str(CONTEXT), str(THREADS), str(DECODE), str(REPEATS)]
+                size = bare_at.get(side, str(CONTEXT))
+                args = [model, size, str(THREADS), str(DECODE), str(REPEATS)]
                 mine[side] = _run([sys.executable, "-c", _BARE, *args], env)
             samples[side] += mine[side]
         paired.append(statistics.median(mine["engine"]) / statistics.median(mine["llama-bench"]))
@@ -123,7 +147,7 @@ def main() -> None:
     reference = statistics.median(samples["llama-bench"])
     for side, values in samples.items():
         print(
-            f"{side:17} tg{DECODE} median {statistics.median(values):6.1f} tok/s "
+            f"{side:24} tg{DECODE} median {statistics.median(values):6.1f} tok/s "
             f"(min {min(values):.1f}, max {max(values):.1f}, n={len(values)}): "
             f"{statistics.median(values) / reference:.3f} of llama-bench"
         )
@@ -132,4 +156,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    print(json.dumps(child_decode(sys.argv[1])))
+    print(json.dumps(child_decode(sys.argv[1], int(sys.argv[2]))))
