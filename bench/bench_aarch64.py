@@ -19,7 +19,11 @@ Cortex-A72 for the Pi 4; qemu's default "max" core would hide a missing instruct
 6. negative checks: the Pi 5 build on an emulated Cortex-A72 dies of SIGILL, and the installer
    refuses the Pi 5 bundle on a Pi 4's /proc/cpuinfo;
 7. ``edgemed assess`` (the deterministic protocol) on two cases and the encrypted store's round trip
-   (tests/bundle/store_roundtrip.py), against the same natively: decisions must be equal.
+   (tests/bundle/store_roundtrip.py), against the same natively: decisions must be equal;
+8. with ``jetson-orin-nano`` in EDGEMED_ARM_TARGETS: the Jetson's CUDA build (cross-compiled by
+   bench_arm_llama) loaded by the installed engine in place of its own llama.cpp, every layer
+   asked on the GPU: with no GPU its CUDA backend must find no device and the CPU give the Pi 5
+   build's text (``_jetson_on_the_cpu``).
 
 ~5 min for pi5 and pi4 here once cached (each wheel 4-7 min to cross-compile the first time, the
 debootstrap ~3 min); needs root; not part of CI. Results: docs/deploy.md ("The emulated Pi
@@ -116,8 +120,39 @@ print(json.dumps({
     "scores": {k: round(v, 4) for k, v in scores.items()},
 }))
 """
+# The Jetson's CUDA build, checked on the CPU: the same script with gpu_layers=999 (the Jetson
+# profile's), llama.cpp's log (stderr) kept to show what its CUDA backend found.
+GENERATE_OFFLOAD = r"""
+import ctypes, json, os, platform, sys
+import llama_cpp
+from edgemed.inference import ChatMessage, EngineSettings, open_engine
+settings = EngineSettings(threads=2, context=1024, batch=256, gpu_layers=999)
+engine = open_engine("default", settings)
+# ggml's backend registry: each backend this llama.cpp was built with, and the devices it found.
+ggml = ctypes.CDLL(os.path.join(os.environ["LLAMA_CPP_LIB_PATH"], "libggml.so"))
+ggml.ggml_backend_reg_get.restype = ctypes.c_void_p
+ggml.ggml_backend_reg_name.restype = ctypes.c_char_p
+ggml.ggml_backend_reg_name.argtypes = ggml.ggml_backend_reg_dev_count.argtypes = [ctypes.c_void_p]
+backends = {}
+for i in range(ggml.ggml_backend_reg_count()):
+    reg = ggml.ggml_backend_reg_get(i)
+    backends[ggml.ggml_backend_reg_name(reg).decode()] = ggml.ggml_backend_reg_dev_count(reg)
+with open("/proc/self/maps") as maps:
+    loaded = sorted({os.path.basename(line.split()[-1]) for line in maps
+                     if "/mnt/" in line and ".so" in line})
+text = engine.complete([ChatMessage("user", "What are three signs of dehydration in a child?")],
+                       max_tokens=int(sys.argv[1]))
+print(json.dumps({
+    "machine": platform.machine(),
+    "gpu_offload_build": bool(llama_cpp.llama_supports_gpu_offload()),
+    "system_info": llama_cpp.llama_print_system_info().decode().strip(),
+    "tokens": engine.last_generation.generated_tokens, "text": text,
+    "backends": backends, "loaded": loaded,
+}))
+"""
 # BY_HAND: `make bench` skips this one: name it to run it (`python -m bench aarch64`).
 BY_HAND = True
+JETSON = "jetson-orin-nano"
 
 
 def _say(message: str) -> None:
@@ -323,6 +358,65 @@ def _install_and_generate(target: str, key: Path, reference: dict[str, object]) 
     return same
 
 
+def _wheel_libraries(wheel: Path, into: Path, extra: tuple[Path, ...] = ()) -> None:
+    """The llama.cpp libraries of ``wheel`` (llama_cpp/lib/*.so*), and ``extra``, in ``into``."""
+    import zipfile
+
+    shutil.rmtree(into, ignore_errors=True)
+    into.mkdir(parents=True)
+    with zipfile.ZipFile(wheel) as archive:
+        for name in archive.namelist():
+            if name.startswith("llama_cpp/lib/") and ".so" in name:
+                (into / Path(name).name).write_bytes(archive.read(name))
+    for path in extra:
+        shutil.copyfile(path, into / path.name)
+
+
+def _jetson_on_the_cpu() -> bool:
+    """The Jetson's CUDA build of llama.cpp, cross-compiled with the profile's flags, loaded by
+    the edgemed installed in the root (a Pi bundle: the Jetson's own bundle is for Ubuntu 22.04
+    and Python 3.10, not this Debian root) in place of its own llama.cpp, on an emulated
+    Cortex-A76 (the Orin's A78AE is the same Armv8.2-A with dot product; qemu 7.2 has no A78AE).
+    There is no GPU and no driver: libcuda is the stub it was linked with, so llama.cpp's CUDA
+    backend finds no device and the engine, asked for every layer on the GPU, must run on the
+    CPU and give the Pi 5 build's text (the same CPU flags) token for token."""
+    from bench.bench_arm_llama import build_wheel, cuda_toolkit_aarch64
+
+    if not (ROOT / "opt" / "edgemed" / "current").exists():
+        raise SystemExit(f"{JETSON}: install a Pi bundle in the root first (EDGEMED_ARM_TARGETS)")
+    jetson, pi5 = build_wheel(JETSON), build_wheel("pi5")
+    lib = cuda_toolkit_aarch64() / "targets" / "aarch64-linux" / "lib"
+    # The runtime and cuBLAS the build links (libcudart.so.13 ... for CUDA 13), as the board has.
+    cuda = tuple(
+        path.resolve()
+        for name in ("libcudart", "libcublas", "libcublasLt")
+        for path in lib.glob(f"{name}.so.*")
+    )
+    _wheel_libraries(jetson, ROOT / "mnt" / "jetson-lib", cuda)
+    shutil.copyfile(lib / "stubs" / "libcuda.so", ROOT / "mnt" / "jetson-lib" / "libcuda.so.1")
+    _wheel_libraries(pi5, ROOT / "mnt" / "pi5-lib")
+    (ROOT / "mnt" / "generate_offload.py").write_text(GENERATE_OFFLOAD)
+    results = {}
+    for name in ("jetson-lib", "pi5-lib"):
+        where = f"/mnt/{name}"
+        line = (
+            f"LLAMA_CPP_LIB_PATH={where} LD_LIBRARY_PATH={where} "
+            f"/opt/edgemed/current/bin/python /mnt/generate_offload.py {TOKENS} 2>/mnt/{name}.log"
+        )
+        seconds, out, _ = _in_root(_installed(line), target="pi5")
+        results[name] = _json(out)
+        _say(f"{JETSON} check, llama.cpp from /mnt/{name}: {seconds:.1f} s, "
+             f"{results[name]['tokens']} tokens: {results[name]['text']!r}")  # fmt: skip
+        _say(f"    ggml backends (devices found): {results[name]['backends']}; "
+             f"llama_supports_gpu_offload: {results[name]['gpu_offload_build']}")  # fmt: skip
+        _say(f"    loaded from /mnt: {', '.join(results[name]['loaded'])}")
+    same = results["jetson-lib"]["text"] == results["pi5-lib"]["text"]
+    _say(f"{JETSON} build on the CPU gives the Pi 5 build's text: {same}")
+    # The CUDA backend is built in and loaded, found no device, and the CPU ran the model.
+    cuda = results["jetson-lib"]["backends"].get("CUDA")
+    return same and cuda == 0 and "libggml-cuda.so.0" in results["jetson-lib"]["loaded"]
+
+
 def _where_they_part(target: str, native: str, emulated: str) -> None:
     """Score, on both sides, each build's continuation where the two texts part (to the end of
     that word): a near tie is a rounding difference between kernels, not a broken build."""
@@ -390,11 +484,16 @@ def main() -> None:
     _say(f"x86_64 native reference (the venv's llama.cpp {reference['llama_cpp']}, greedy, "
          f"{reference['tokens']} tokens in {reference['total_s']} s):")  # fmt: skip
     _say(f"    {reference['text']!r}")
-    agree = {target: _install_and_generate(target, key, reference) for target in targets}
+    installs = [target for target in targets if target != JETSON]
+    agree = {target: _install_and_generate(target, key, reference) for target in installs}
+    if JETSON in targets:
+        agree[JETSON] = _jetson_on_the_cpu()
+        if not agree[JETSON]:
+            raise SystemExit(f"{JETSON}: its build did not run on the CPU as the Pi 5's does")
+    last = installs[-1] if installs else "pi5"
     shutil.copyfile(
         REPO / "tests" / "bundle" / "store_roundtrip.py", ROOT / "mnt" / "store_roundtrip.py"
     )
-    last = targets[-1]
     _, versions, _ = _in_root(
         ["/opt/edgemed/current/bin/python", "-c",
          "import platform, numpy, onnxruntime, tokenizers, sqlcipher3, textual, argon2; "
@@ -433,6 +532,9 @@ def main() -> None:
     _say("|---|---|---|---|---|---|")
     for step, slow, fast, result, equal in rows:
         _say(f"| {step} | {slow:.2f} s | {fast:.2f} s | {slow / fast:.1f}x | {result} | {equal} |")
-    _say(f"text as native: {agree}; whole bench: {time.perf_counter() - started:.0f} s")
+    _say(
+        f"text as expected (x86_64's; the Pi 5 build's for the Jetson's): {agree}; "
+        f"whole bench: {time.perf_counter() - started:.0f} s"
+    )
     if not all(row[4] for row in rows):
         raise SystemExit("the emulated aarch64 run disagrees with the native one")

@@ -16,7 +16,9 @@ no glibc/libstdc++ newer than bookworm's, and caches it in build/llama-arm/wheel
 Only the wheels: ``python -m bench.bench_arm_llama wheel [pi5 pi4]`` (~6 min each here).
 
 Needs Debian's ``gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user-static``. The Jetson
-profile (CUDA) is not built: no CUDA toolkit for aarch64 here. By hand:
+profile's wheel (``wheel jetson-orin-nano``, ~17 min) is built with CUDA: this machine's nvcc for
+sm_87 with the aarch64 g++ as its host compiler, and NVIDIA's aarch64 runtime and cuBLAS from PyPI
+(``cuda_toolkit_aarch64``); bench_aarch64 runs it on the CPU. By hand:
 ``python -m bench arm_llama`` (EDGEMED_ARM_PROFILES="pi4 pi5" by default; ~10 min a profile to
 compile on 2 cores, cached under build/llama-arm/).
 """
@@ -110,6 +112,121 @@ GLIBC = (2, 36)
 GLIBCXX = (3, 4, 30)  # libstdc++ of GCC 12, bookworm's
 
 
+# -- CUDA for aarch64 (the Jetson profile) ------------------------------------------------------
+# No JetPack here. What a cross build of the Jetson's flags needs: this machine's nvcc (x86_64;
+# it compiles device code for any architecture it lists, sm_87 included, and host code with the
+# aarch64 g++), and the CUDA runtime and cuBLAS built for aarch64, which NVIDIA publishes on
+# PyPI (nvidia-cuda-runtime, nvidia-cublas: the libraries and headers, for the nvcc release
+# found). The driver (libcuda) is the board's: a stub with its entry points (from cuda.h) stands
+# in for linking, as the toolkit's own lib/stubs/libcuda.so does.
+CUDA_TARGET = "aarch64-linux"
+
+
+def _host_cuda() -> tuple[Path, str]:
+    """The host CUDA toolkit (the folder of nvcc's bin/) and its release, e.g. 13.0.88."""
+    nvcc = shutil.which("nvcc")
+    if nvcc is None:
+        raise SystemExit("nvcc is not on PATH: the Jetson's flags need a CUDA toolkit")
+    found = subprocess.run([nvcc, "--version"], capture_output=True, text=True, check=True)
+    release = re.search(r"\bV(\d+\.\d+\.\d+)", found.stdout)
+    # nvcc's dry run prints where it lives (the PATH entry may be a wrapper script).
+    dry = [nvcc, "--dryrun", "-c", "-x", "cu", os.devnull, "-o", os.devnull]
+    listed = subprocess.run(dry, capture_output=True, text=True, check=False)
+    top = re.search(r"#\$ _HERE_=(\S+)", listed.stdout + listed.stderr)
+    if release is None or top is None:
+        raise SystemExit(f"cannot read the release and folder of {nvcc}")
+    return Path(top.group(1)).resolve().parent, release.group(1)
+
+
+def _cuda_stub(include: Path, out: Path) -> None:
+    """An aarch64 libcuda.so (soname libcuda.so.1) exporting every cu* function of cuda.h."""
+    expanded = subprocess.run(
+        ["aarch64-linux-gnu-gcc", "-E", "-I", str(include), str(include / "cuda.h")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    names = sorted(set(re.findall(r"\bCUresult\s+(cu\w+)\s*\(", expanded)))
+    source = out.with_suffix(".c")
+    source.write_text("".join(f"int {name}(void) {{ return 999; }}\n" for name in names))
+    command = ["aarch64-linux-gnu-gcc", "-shared", "-fPIC", "-Wl,-soname,libcuda.so.1"]
+    subprocess.run([*command, "-o", str(out), str(source)], check=True)
+
+
+def cuda_toolkit_aarch64() -> Path:
+    """A CUDA toolkit folder whose ``targets/aarch64-linux`` holds aarch64 libraries: nvcc and
+    its tools from this machine (nvcc copied, so that its ``TOP`` is this folder), headers from
+    it plus cuBLAS's, and the aarch64 runtime and cuBLAS from PyPI. Cached in
+    build/llama-arm/cuda-aarch64/."""
+    root = CACHE / "cuda-aarch64"
+    toolkit = root / "toolkit"
+    if (toolkit / "ready").is_file():
+        return toolkit
+    host, release = _host_cuda()
+    major_minor = ".".join(release.split(".")[:2])
+    _say(f"CUDA {release} for aarch64: nvcc from {host}, runtime and cuBLAS from PyPI ...")
+    shutil.rmtree(root, ignore_errors=True)
+    wheels = root / "wheels"
+    subprocess.run(
+        [
+            *(sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"),
+            *("--disable-pip-version-check", "--quiet", "--dest", str(wheels)),
+            *("--platform", "manylinux_2_27_aarch64", "--platform", "manylinux_2_17_aarch64"),
+            *("--platform", "manylinux2014_aarch64", "--python-version", "3.11"),
+            f"nvidia-cuda-runtime=={release}",
+            f"nvidia-cublas=={major_minor}.*",
+        ],
+        check=True,
+    )
+    unpacked = root / "unpacked"
+    for wheel in sorted(wheels.glob("*.whl")):
+        with zipfile.ZipFile(wheel) as archive:
+            archive.extractall(unpacked)
+    found = sorted(unpacked.glob("nvidia/cu*/lib"))
+    if not found:
+        raise SystemExit(f"no nvidia/cu*/lib in the wheels of {wheels}")
+    libraries, headers = found[0], found[0].parent / "include"
+    (toolkit / "bin").mkdir(parents=True)
+    for tool in (host / "bin").iterdir():
+        if tool.name in ("nvcc", "nvcc.profile"):
+            shutil.copy2(tool, toolkit / "bin" / tool.name)
+        else:
+            (toolkit / "bin" / tool.name).symlink_to(tool)
+    for name in ("nvvm", "include", "lib", "lib64"):
+        if (host / name).exists():
+            (toolkit / name).symlink_to((host / name).resolve())
+    (toolkit / "targets").mkdir()
+    (toolkit / "targets" / "x86_64-linux").symlink_to(host / "targets" / "x86_64-linux")
+    target = toolkit / "targets" / CUDA_TARGET
+    (target / "include").mkdir(parents=True)
+    for header in sorted((host / "include").iterdir()):
+        (target / "include" / header.name).symlink_to(header.resolve())
+    for header in sorted(headers.iterdir()):
+        if not (target / "include" / header.name).exists():
+            (target / "include" / header.name).symlink_to(header)
+    (target / "lib" / "stubs").mkdir(parents=True)
+    for library in sorted(libraries.iterdir()):
+        (target / "lib" / library.name).symlink_to(library)
+        if ".so." in library.name:
+            plain = target / "lib" / library.name.split(".so.")[0]
+            plain.with_name(plain.name + ".so").symlink_to(library)
+    _cuda_stub(target / "include", target / "lib" / "stubs" / "libcuda.so")
+    (toolkit / "ready").write_text(release + "\n")
+    return toolkit
+
+
+def cuda_cross_flags() -> list[str]:
+    """What cross-compiling CUDA adds to the toolchain: this nvcc, the aarch64 g++ as its host
+    compiler, and the aarch64 target folder for its headers and libraries."""
+    toolkit = cuda_toolkit_aarch64()
+    return [
+        f"-DCMAKE_CUDA_COMPILER={toolkit / 'bin' / 'nvcc'}",
+        "-DCMAKE_CUDA_HOST_COMPILER=aarch64-linux-gnu-g++",
+        f"-DCUDAToolkit_ROOT={toolkit}",
+        f"-DCMAKE_CUDA_FLAGS=--target-directory={CUDA_TARGET}",
+    ]
+
+
 def _sdist() -> Path:
     from bench.bench_llama import CACHE as NATIVE_CACHE
     from bench.bench_llama import llama_bench_binary
@@ -133,9 +250,28 @@ def _versions_needed(library: Path, prefix: str) -> tuple[int, ...]:
     return max((tuple(map(int, v.split("."))) for v in found), default=(0,))
 
 
-def check_wheel(wheel: Path) -> list[str]:
-    """Every shared library of ``wheel`` is aarch64 and needs no glibc or libstdc++ newer than
-    bookworm's; one line for each library the package loads (llama_cpp/lib/*.so)."""
+def _glibc_of(profile: str) -> tuple[int, ...]:
+    """The glibc of the target's OS (edgemed/bundle/targets.toml): 2.35 on JetPack 6, else
+    bookworm's."""
+    from edgemed.bundle.targets import find_target
+
+    try:
+        return min(GLIBC, tuple(map(int, find_target(profile).glibc.split("."))))
+    except Exception:  # a profile with no bundle target: bookworm's
+        return GLIBC
+
+
+def _needed(library: Path) -> list[str]:
+    dynamic = subprocess.run(
+        ["aarch64-linux-gnu-objdump", "-p", str(library)], capture_output=True, text=True
+    ).stdout
+    return re.findall(r"NEEDED\s+(\S+)", dynamic)
+
+
+def check_wheel(wheel: Path, glibc_limit: tuple[int, ...] = GLIBC) -> list[str]:
+    """Every shared library of ``wheel`` is aarch64 and needs no glibc newer than
+    ``glibc_limit`` (bookworm's by default) nor a libstdc++ newer than GCC 12's; one line for each
+    library the package loads (llama_cpp/lib/*.so), with the CUDA libraries it needs if any."""
     lines = []
     with tempfile.TemporaryDirectory() as scratch, zipfile.ZipFile(wheel) as archive:
         names = [n for n in archive.namelist() if ".so" in Path(n).name]
@@ -146,13 +282,16 @@ def check_wheel(wheel: Path) -> list[str]:
             kind = subprocess.run(["file", "-b", str(library)], capture_output=True, text=True)
             glibc = _versions_needed(library, "GLIBC")
             glibcxx = _versions_needed(library, "GLIBCXX")
-            if "ARM aarch64" not in kind.stdout or glibc > GLIBC or glibcxx > GLIBCXX:
+            if "ARM aarch64" not in kind.stdout or glibc > glibc_limit or glibcxx > GLIBCXX:
                 raise SystemExit(f"{name}: {kind.stdout.strip()}; needs {glibc} {glibcxx}")
             if name.startswith("llama_cpp/lib/") and name.endswith(".so"):
                 short = ",".join(kind.stdout.split(",")[:2])
                 needs = f"GLIBC_{'.'.join(map(str, glibc))}"
                 if glibcxx > (0,):
                     needs += f", GLIBCXX_{'.'.join(map(str, glibcxx))}"
+                cuda = [n for n in _needed(library) if n.startswith(("libcu", "libcublas"))]
+                if cuda:
+                    needs += f"; links {', '.join(cuda)}"
                 lines.append(f"{name}: {short}; needs {needs}")
     return lines
 
@@ -169,11 +308,12 @@ def build_wheel(profile: str = "pi5") -> Path:
     found = sorted(out.glob("llama_cpp_python-*-py3-none-linux_aarch64.whl"))
     if found:
         _say(f"{profile}: wheel cached: {found[-1]}")
-        for line in check_wheel(found[-1]):
+        for line in check_wheel(found[-1], _glibc_of(profile)):
             _say(f"    {line}")
         return found[-1]
     sdist = _sdist()
     flags = _profile_flags(profile)
+    cuda = cuda_cross_flags() if "-DGGML_CUDA=ON" in flags else []
     _say(f"{profile}: cross-compiling {sdist.name} for aarch64 with {' '.join(flags)} ...")
     started = time.perf_counter()
     shutil.rmtree(out, ignore_errors=True)
@@ -182,7 +322,7 @@ def build_wheel(profile: str = "pi5") -> Path:
     # cross-compiling CPython's own extensions.
     environment = {
         **os.environ,
-        "CMAKE_ARGS": " ".join([*TOOLCHAIN, *flags]),
+        "CMAKE_ARGS": " ".join([*TOOLCHAIN, *cuda, *flags]),
         "_PYTHON_HOST_PLATFORM": "linux-aarch64",
         "CMAKE_BUILD_PARALLEL_LEVEL": "2",
     }
@@ -207,7 +347,7 @@ def build_wheel(profile: str = "pi5") -> Path:
     if not wheel.name.endswith("-py3-none-linux_aarch64.whl"):
         raise SystemExit(f"{profile}: built {wheel.name}, expected a linux_aarch64 tag")
     _say(f"{profile}: {wheel.name} in {time.perf_counter() - started:.0f} s")
-    for line in check_wheel(wheel):
+    for line in check_wheel(wheel, _glibc_of(profile)):
         _say(f"    {line}")
     return wheel
 

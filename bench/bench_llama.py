@@ -287,8 +287,9 @@ def main() -> None:
     for label, path in files:
         ref: dict[str, list[float]] = {"pp": [], "tg": []}
         keys = ("prefill", "decode", "decode_d300", "own_prefill", "own_decode")
-        ours = {context: {k: [] for k in keys} for context in CONTEXTS}
-        ratios = {context: {"prefill": [], "decode": []} for context in CONTEXTS}
+        Series = dict[str, dict[str, list[float]]]
+        ours: Series = {context: {k: [] for k in keys} for context in CONTEXTS}
+        ratios: Series = {context: {"prefill": [], "decode": []} for context in CONTEXTS}
         inside: dict[str, list[float]] = {"prefill": [], "decode": []}
         for round_ in range(ROUNDS):
             mine: dict[str, dict[str, list[float]]] = {}
