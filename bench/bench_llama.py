@@ -14,8 +14,8 @@ its own context of n_prompt + n_gen tokens, which llama.cpp rounds up to a multi
 for pp300, 256 for tg128. The engine's like-for-like side does the same: the prompt read in a
 context of ``PROMPT`` tokens, the decode in one of ``DECODE``. It matters: without flash
 attention llama.cpp keeps V transposed, and while the cache holds under 256 tokens a decode step
-reads V contiguously only when the cache is 256 cells long; in a larger cache each step is ~3%
-slower, in any caller (docs/benchmarks.md, 2026-12-01 second session):
+reads V contiguously only when the cache is 256 cells long; with 512 cells the bare ctypes loop
+decoded 4-7 points slower, in any caller (docs/benchmarks.md, 2026-12-01 second session):
 
 - ``llama-bench -p 300 -n 128 -t T -b B -ub B -fa off -r R`` (pp300, and tg128 from an empty cache);
 - the engine, in a child process, through ``LlamaCppEngine.run_tokens`` (end-of-text ignored):

@@ -14,8 +14,9 @@ isolates the decode figure the issue's target is about, procedure for procedure:
   sampling, nothing of edgemed imported), at the same context: what Python itself costs;
 - the engine at the app's context, 4096: what the app gets. Without flash attention llama.cpp
   keeps V transposed, and a decode step reads it contiguously only when the cache is exactly as
-  long as the part of it in use (rounded up to 256 cells); in a larger cache each step costs ~3%
-  more, whoever calls llama.cpp (the bare loop at 512 measured 0.975 of llama-bench, at 256 1.009).
+  long as the part of it in use (rounded up to 256 cells); in a larger cache a step can cost more,
+  whoever calls llama.cpp (the bare loop at 512 measured 0.965-0.975 of llama-bench, at 256
+  1.009-1.036; at 4096 0.973-1.001).
 
 Sides alternate each round; medians of all samples and the median of the per-round ratios.
 ``.venv/bin/python -m bench llama_decode`` (``EDGEMED_BENCH_ROUNDS``, default 8;
