@@ -21,7 +21,7 @@ from edgemed.hardware import (
     read_system_record,
 )
 from edgemed.i18n import _
-from edgemed.inference.opening import llama_build
+from edgemed.inference.opening import llama_build, llama_problem
 from edgemed.locations import models_dir
 
 
@@ -196,9 +196,11 @@ def doctor(
         # A recorded device's llama.cpp build is unknown here: assume the profile's own build.
         offload: bool | None = bool(record.nvidia_smi or record.tegra_release)
         info = ""
+        problem = None
     else:
         record = read_system_record(models_dir())
         offload, info = llama_build()
+        problem = llama_problem()
     if record_file is not None:
         record_file.write_text(record.to_json() + "\n", encoding="utf-8")
     facts = parse_facts(record, offload, info)
@@ -211,6 +213,7 @@ def doctor(
             "advice": _advice_json(advice),
             "installed": installed,
             "permission_problems": permissions,
+            "llama_cpp_problem": problem.detail if problem else None,
         }
         if run_bench:
             document["bench"] = _bench_json(_bench(advice, bench_model, installed, quiet=True))
@@ -218,11 +221,16 @@ def doctor(
         return
     _print_report(facts, advice, installed)
     if run_bench:
+        if problem is not None:
+            raise problem  # the bench runs llama.cpp: the error says why it cannot, and the fix
         _print_bench(_bench(advice, bench_model, installed, quiet=False))
-    for problem in permissions:
+    elif problem is not None:
+        click.secho(f"  ! {problem.message}", fg="red")
+        click.echo(f"    {problem.hint}")
+    for permission in permissions:
         click.secho(
             _("  ! Other accounts can read the encounter log's files: {problem}").format(
-                problem=problem
+                problem=permission
             ),
             fg="red",
         )

@@ -87,6 +87,32 @@ class EngineError(EdgemedError):
     """The engine could not do what was asked (context too small, runtime failure)."""
 
 
+class LlamaCppUnavailable(EngineError):
+    """llama.cpp cannot run here: llama-cpp-python is not installed (``installed`` False), or it
+    is and its shared library does not load (a CUDA build without the NVIDIA driver, a library
+    for another CPU, a damaged file). Rules-only triage is unaffected."""
+
+    def __init__(self, detail: str, *, installed: bool) -> None:
+        if installed:
+            message = _("llama.cpp is installed but its library does not load: {detail}").format(
+                detail=detail
+            )
+            hint = _(
+                "A llama.cpp built for CUDA needs the NVIDIA driver (libcuda.so.1). Otherwise "
+                "reinstall it for this machine: `make run` on a laptop, the bundle's install.sh "
+                "on a device (docs/deploy.md). Triage works without it, rules-only."
+            )
+        else:
+            message = _("llama-cpp-python is not installed, so GGUF models cannot run.")
+            hint = _(
+                "Install it: `make run` on a laptop, the bundle's install.sh on a device "
+                "(docs/deploy.md). Triage works without it, rules-only."
+            )
+        super().__init__(message, hint)
+        self.detail = detail
+        self.installed = installed
+
+
 def prompt_too_long(tokens: int, limit: int) -> EngineError:
     return EngineError(
         _("The text is too long for this model: {tokens} tokens, room for {limit}.").format(

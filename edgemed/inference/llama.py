@@ -45,7 +45,6 @@ if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
     os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
     os.environ["GOMP_SPINCOUNT"] = "300"
 
-import llama_cpp
 import numpy as np
 
 from edgemed.catalog import ModelFileError
@@ -57,10 +56,22 @@ from edgemed.inference.engine import (
     EngineSettings,
     GenerationCancelled,
     GenerationStats,
+    LlamaCppUnavailable,
     ModelInfo,
     log_softmax_at,
     prompt_too_long,
 )
+
+# llama-cpp-python loads llama.cpp's shared library when imported. A build that cannot load here
+# (CUDA without the NVIDIA driver: libcuda.so.1 missing; a library for another CPU; a damaged
+# file) raises RuntimeError or FileNotFoundError from inside the import: turned into the one
+# error the app and the CLI word for the user, never a traceback.
+try:
+    import llama_cpp
+except ImportError as error:
+    raise LlamaCppUnavailable(str(error), installed=False) from error
+except (OSError, RuntimeError) as error:
+    raise LlamaCppUnavailable(str(error), installed=True) from error
 from edgemed.inference.templates import ChatTemplate, TemplateRefused, template_for
 
 _log = logging.getLogger("edgemed.inference.llama")

@@ -11,17 +11,28 @@ from pathlib import Path
 from edgemed.catalog import ModelFileError, VouchedModel, installed_models, load_catalog, vouch_for
 from edgemed.errors import EdgemedError
 from edgemed.i18n import _
-from edgemed.inference.engine import Engine, EngineSettings, NoEngine
+from edgemed.inference.engine import Engine, EngineSettings, LlamaCppUnavailable, NoEngine
 from edgemed.locations import models_dir
 
 
 def llama_build() -> tuple[bool | None, str]:
-    """(can this llama.cpp offload to a GPU, its CPU feature line); (None, "") if not installed."""
+    """(can this llama.cpp offload to a GPU, its CPU feature line); (None, "") if it is not
+    installed; (False, "") if it is but does not load (llama_problem() says why)."""
     try:
         from edgemed.inference.llama import gpu_offload_supported, system_info
-    except ImportError:
-        return None, ""
+    except LlamaCppUnavailable as error:
+        return (False if error.installed else None), ""
     return gpu_offload_supported(), system_info()
+
+
+def llama_problem() -> LlamaCppUnavailable | None:
+    """Why the installed llama.cpp does not load, if it does not (None when it loads, or when
+    llama-cpp-python is simply not installed: rules-only by design)."""
+    try:
+        import edgemed.inference.llama  # noqa: F401
+    except LlamaCppUnavailable as error:
+        return error if error.installed else None
+    return None
 
 
 def settings_for_this_machine() -> EngineSettings:
