@@ -23,7 +23,8 @@ Cortex-A72 for the Pi 4; qemu's default "max" core would hide a missing instruct
 8. with ``jetson-orin-nano`` in EDGEMED_ARM_TARGETS: the Jetson's CUDA build (cross-compiled by
    bench_arm_llama) loaded by the installed engine in place of its own llama.cpp, every layer
    asked on the GPU: with no GPU its CUDA backend must find no device and the CPU give the Pi 5
-   build's text (``_jetson_on_the_cpu``).
+   build's text; and with no driver at all (no libcuda.so.1), ``edgemed doctor`` must say that
+   llama.cpp does not load and why, exit 0, no traceback (``_jetson_on_the_cpu``).
 
 ~5 min for pi5 and pi4 here once cached (each wheel 4-7 min to cross-compile the first time, the
 debootstrap ~3 min); needs root; not part of CI. Results: docs/deploy.md ("The emulated Pi
@@ -414,7 +415,21 @@ def _jetson_on_the_cpu() -> bool:
     _say(f"{JETSON} build on the CPU gives the Pi 5 build's text: {same}")
     # The CUDA backend is built in and loaded, found no device, and the CPU ran the model.
     cuda = results["jetson-lib"]["backends"].get("CUDA")
-    return same and cuda == 0 and "libggml-cuda.so.0" in results["jetson-lib"]["loaded"]
+    ran = same and cuda == 0 and "libggml-cuda.so.0" in results["jetson-lib"]["loaded"]
+    # And with no driver at all (no libcuda.so.1, a Jetson image without it): llama.cpp does not
+    # load; edgemed doctor must say so and why, and exit 0, with no traceback.
+    bare = ROOT / "mnt" / "jetson-nodriver"
+    shutil.rmtree(bare, ignore_errors=True)
+    shutil.copytree(ROOT / "mnt" / "jetson-lib", bare)
+    (bare / "libcuda.so.1").unlink()
+    where = "/mnt/jetson-nodriver"
+    line = f"LLAMA_CPP_LIB_PATH={where} LD_LIBRARY_PATH={where} "
+    line += "/opt/edgemed/bin/edgemed doctor 2>&1"
+    _, out, code = _in_root(_installed(line), target="pi5", check=False)
+    said = [text.strip() for text in out.splitlines() if "does not load" in text]
+    _say(f"{JETSON} build without the driver: edgemed doctor exit {code}: {said[:1]}")
+    told = code == 0 and "Traceback" not in out and any("libcuda.so.1" in t for t in said)
+    return ran and told
 
 
 def _where_they_part(target: str, native: str, emulated: str) -> None:
