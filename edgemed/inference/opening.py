@@ -6,6 +6,7 @@ that never touch a model (``edgemed assess``) do not pay for loading llama.cpp o
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from edgemed.catalog import ModelFileError, VouchedModel, installed_models, load_catalog, vouch_for
@@ -15,24 +16,32 @@ from edgemed.inference.engine import Engine, EngineSettings, LlamaCppUnavailable
 from edgemed.locations import models_dir
 
 
+@functools.cache
+def _llama_load() -> LlamaCppUnavailable | None:
+    """Import the llama.cpp engine once per process: None when it loads, else why not."""
+    try:
+        import edgemed.inference.llama  # noqa: F401
+    except LlamaCppUnavailable as error:
+        return error
+    return None
+
+
 def llama_build() -> tuple[bool | None, str]:
     """(can this llama.cpp offload to a GPU, its CPU feature line); (None, "") if it is not
     installed; (False, "") if it is but does not load (llama_problem() says why)."""
-    try:
-        from edgemed.inference.llama import gpu_offload_supported, system_info
-    except LlamaCppUnavailable as error:
-        return (False if error.installed else None), ""
+    failure = _llama_load()
+    if failure is not None:
+        return (False if failure.installed else None), ""
+    from edgemed.inference.llama import gpu_offload_supported, system_info
+
     return gpu_offload_supported(), system_info()
 
 
 def llama_problem() -> LlamaCppUnavailable | None:
     """Why the installed llama.cpp does not load, if it does not (None when it loads, or when
     llama-cpp-python is simply not installed: rules-only by design)."""
-    try:
-        import edgemed.inference.llama  # noqa: F401
-    except LlamaCppUnavailable as error:
-        return error if error.installed else None
-    return None
+    failure = _llama_load()
+    return failure if failure is not None and failure.installed else None
 
 
 def settings_for_this_machine() -> EngineSettings:
